@@ -1,0 +1,132 @@
+// Watch streams: newline-delimited JSON events over a chunked 200 response, with the resourceVersion
+// semantics of a real server (unset/0 → synthetic ADDED for current state; N → strictly after N;
+// too old → one ERROR event with 410 Expired), selector-aware DELETED, bookmarks and WatchList.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Store } from "./store.js";
+import { matchFilter, type Filter } from "./selectors.js";
+import type { KObject, ResourceType, StoreEvent } from "./types.js";
+
+export interface WatchRequest {
+  store: Store;
+  type: ResourceType;
+  key: string;
+  namespace?: string;
+  /** a watch on a single object (…/pods/name with watch=true, or fieldSelector metadata.name) is a filter */
+  filter?: Filter;
+  resourceVersion?: string;
+  sendInitialEvents: boolean;
+  allowWatchBookmarks: boolean;
+  timeoutSeconds?: number;
+  /** turns a stored object into what this client asked for (e.g. a Table, or another apiVersion) */
+  render: (obj: KObject) => unknown;
+  /** close the stream after this many ms (fault injection: watch cuts) */
+  cutAfterMs?: number;
+  bookmarkIntervalMs?: number;
+  /** the server's set of live streams, so faults can cut them */
+  live?: Set<WatchHandle>;
+}
+
+const DEFAULT_TIMEOUT_S = 1800;
+
+function bookmark(type: ResourceType, rv: number, initialEventsEnd = false): string {
+  const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
+  const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+  if (initialEventsEnd) metadata.annotations = { "k8s.io/initial-events-end": "true" };
+  return JSON.stringify({ type: "BOOKMARK", object: { kind: type.kind, apiVersion, metadata } }) + "\n";
+}
+
+export type WatchHandle = { resource: string; cut: () => void };
+
+export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRequest, done: (code: number) => void): void {
+  const { store, type, key } = w;
+  const inScope = (o: KObject) => !w.namespace || o.metadata.namespace === w.namespace;
+  const matches = (o: KObject | undefined) => !!o && inScope(o) && (!w.filter || matchFilter(w.filter, o));
+  const line = (t: string, o: KObject) => JSON.stringify({ type: t, object: w.render(o) }) + "\n";
+
+  res.writeHead(200, {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-cache, private",
+    "Transfer-Encoding": "chunked",
+    "X-Content-Type-Options": "nosniff",
+  });
+  res.flushHeaders();
+
+  let closed = false;
+  const timers: NodeJS.Timeout[] = [];
+  let unsubscribe: () => void = () => {};
+  const handle = { resource: type.plural, cut: () => res.destroy() };
+  w.live?.add(handle);
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    w.live?.delete(handle);
+    unsubscribe();
+    timers.forEach(clearTimeout);
+    timers.forEach(clearInterval);
+    res.end();
+    done(200);
+  };
+  req.on("close", finish);
+  res.on("error", finish);
+
+  const rvParam = w.resourceVersion ?? "";
+  let lastSentRv = store.resourceVersion;
+  let out = "";
+  const replayCurrent = rvParam === "" || rvParam === "0" || w.sendInitialEvents;
+  if (replayCurrent) {
+    for (const o of store.list(key, type.namespaced ? w.namespace : undefined)) if (matches(o)) out += line("ADDED", o);
+    if (w.sendInitialEvents) out += bookmark(type, store.resourceVersion, true);
+  } else {
+    const from = Number(rvParam);
+    if (!Number.isInteger(from) || from < 0) {
+      res.write(JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `invalid resource version: ${rvParam}`, reason: "BadRequest", code: 400 } }) + "\n");
+      finish();
+      return;
+    }
+    const events = store.eventsSince(from);
+    if (events === "expired") {
+      res.write(
+        JSON.stringify({
+          type: "ERROR",
+          object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `too old resource version: ${from} (${store.oldestResumableVersion})`, reason: "Expired", code: 410 },
+        }) + "\n",
+      );
+      finish();
+      return;
+    }
+    for (const ev of events) if (ev.key === key) out += eventLine(ev);
+  }
+  if (out) res.write(out);
+
+  function eventLine(ev: StoreEvent): string {
+    lastSentRv = ev.rv;
+    const now = matches(ev.object);
+    const before = ev.type === "ADDED" ? false : matches(ev.old ?? ev.object);
+    if (ev.type === "DELETED") return before || now ? line("DELETED", ev.object) : "";
+    if (ev.type === "ADDED") return now ? line("ADDED", ev.object) : "";
+    if (now && before) return line("MODIFIED", ev.object);
+    if (now && !before) return line("ADDED", ev.object);
+    // the object left the selector: watchers see it deleted
+    if (!now && before) return line("DELETED", ev.object);
+    return "";
+  }
+
+  // subscribing right after the snapshot, in the same tick, is atomic: no event can fall between them
+  unsubscribe = store.subscribe((ev) => {
+    if (closed || ev.key !== key) return;
+    const s = eventLine(ev);
+    if (s) res.write(s);
+  });
+
+  const timeoutMs = (w.timeoutSeconds && w.timeoutSeconds > 0 ? w.timeoutSeconds : DEFAULT_TIMEOUT_S) * 1000;
+  timers.push(setTimeout(finish, timeoutMs));
+  if (w.cutAfterMs !== undefined) timers.push(setTimeout(() => res.destroy(), w.cutAfterMs));
+  if (w.allowWatchBookmarks) {
+    const every = w.bookmarkIntervalMs ?? Math.min(60_000, Math.max(1000, timeoutMs / 2));
+    timers.push(
+      setInterval(() => {
+        if (!closed) res.write(bookmark(type, Math.max(lastSentRv, store.resourceVersion)));
+      }, every),
+    );
+  }
+}

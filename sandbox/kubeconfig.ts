@@ -1,6 +1,6 @@
 // The kubeconfig a sandbox writes for its clients (kubectl, client-node, meshlift).
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 
 export interface KubeconfigUser {
@@ -9,15 +9,23 @@ export interface KubeconfigUser {
 }
 
 /** A kubeconfig with one context per user; the first user's context is current. */
-export function renderKubeconfig(server: string, users: KubeconfigUser[], clusterName = "sandbox"): string {
+export function renderKubeconfig(
+  server: string,
+  users: KubeconfigUser[],
+  caPem?: string,
+  clusterName = "sandbox",
+): string {
   return stringify({
     apiVersion: "v1",
     kind: "Config",
     clusters: [
       {
         name: clusterName,
-        // plain HTTP on loopback: client-node refuses http without insecure-skip-tls-verify (KUBE-NOTES §2)
-        cluster: { server, "insecure-skip-tls-verify": true },
+        // HTTPS with the sandbox's own CA; plain HTTP would need insecure-skip-tls-verify for client-node
+        // and kubectl would not send the token at all
+        cluster: caPem
+          ? { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") }
+          : { server, "insecure-skip-tls-verify": true },
       },
     ],
     users: users.map((u) => ({ name: u.name, user: { token: u.token } })),
@@ -30,7 +38,15 @@ export function renderKubeconfig(server: string, users: KubeconfigUser[], cluste
   });
 }
 
-export function writeKubeconfig(path: string, server: string, users: KubeconfigUser[], clusterName = "sandbox"): void {
+export function writeKubeconfig(
+  path: string,
+  server: string,
+  users: KubeconfigUser[],
+  caPem?: string,
+  clusterName = "sandbox",
+): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, renderKubeconfig(server, users, clusterName), { mode: 0o600 });
+  writeFileSync(path, renderKubeconfig(server, users, caPem, clusterName), { mode: 0o600 });
+  // the CA beside the kubeconfig, for clients configured by file (Prometheus' tls_config.ca_file)
+  if (caPem) writeFileSync(join(dirname(path), "ca.crt"), caPem);
 }

@@ -87,10 +87,13 @@ export class Authenticator {
   allowed(user: UserInfo, req: AuthzRequest): boolean {
     // the edit preset lists a narrower rule after the wide one: deny RBAC writes explicitly
     const e = [...this.byToken.values()].find((x) => x.name === user.username);
-    if (e?.role === "edit" && !e.rules && req.group === "rbac.authorization.k8s.io" && !READ.includes(req.verb)) return false;
+    if (e?.role === "edit" && !e.rules && req.group === "rbac.authorization.k8s.io" && !READ.includes(req.verb))
+      return false;
     if (e?.role === "view" && !e.rules && req.resource === "secrets") return false;
     for (const r of this.rulesFor(user.username)) {
-      const resourceOk = matches(r.resources, req.resource) || (req.resource.includes("/") && r.resources.includes(req.resource.split("/")[0] + "/*"));
+      const resourceOk =
+        matches(r.resources, req.resource) ||
+        (req.resource.includes("/") && r.resources.includes(req.resource.split("/")[0] + "/*"));
       if (!matches(r.verbs, req.verb) || !matches(r.apiGroups, req.group) || !resourceOk) continue;
       if (r.namespaces && !(req.namespace && r.namespaces.includes(req.namespace))) continue;
       return true;

@@ -80,7 +80,11 @@ export function applyCreateDefaults(key: string, obj: KObject): void {
         spec.progressDeadlineSeconds ??= 600;
         spec.strategy ??= { type: "RollingUpdate" };
         if (spec.strategy.type === "RollingUpdate")
-          spec.strategy.rollingUpdate = { maxUnavailable: "25%", maxSurge: "25%", ...(spec.strategy.rollingUpdate ?? {}) };
+          spec.strategy.rollingUpdate = {
+            maxUnavailable: "25%",
+            maxSurge: "25%",
+            ...(spec.strategy.rollingUpdate ?? {}),
+          };
         defaultTemplate(spec.template);
       }
       break;
@@ -115,7 +119,8 @@ export function applyCreateDefaults(key: string, obj: KObject): void {
         spec.completionMode ??= "NonIndexed";
         spec.suspend ??= false;
         defaultTemplate(spec.template);
-        if (spec.template?.spec && spec.template.spec.restartPolicy === "Always") spec.template.spec.restartPolicy = "Never";
+        if (spec.template?.spec && spec.template.spec.restartPolicy === "Always")
+          spec.template.spec.restartPolicy = "Never";
       }
       break;
     case "batch/cronjobs":

@@ -17,11 +17,20 @@ export function cachedJson(obj: KObject): string {
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  res.writeHead(code, { "Content-Type": contentType, "Cache-Control": "no-cache, private", "Content-Length": Buffer.byteLength(text) });
+  res.writeHead(code, {
+    "Content-Type": contentType,
+    "Cache-Control": "no-cache, private",
+    "Content-Length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, code: number, text: string, contentType = "text/plain; charset=utf-8"): void {
+export function sendText(
+  res: ServerResponse,
+  code: number,
+  text: string,
+  contentType = "text/plain; charset=utf-8",
+): void {
   res.writeHead(code, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(text) });
   res.end(text);
 }
@@ -30,7 +39,12 @@ export function sendStatus(res: ServerResponse, err: ApiError): void {
   const headers: Record<string, string> = {};
   if (err.details?.retryAfterSeconds !== undefined) headers["Retry-After"] = String(err.details.retryAfterSeconds);
   const text = JSON.stringify(err.toStatus());
-  res.writeHead(err.code, { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "Content-Length": Buffer.byteLength(text), ...headers });
+  res.writeHead(err.code, {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-cache, private",
+    "Content-Length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -52,13 +66,25 @@ export async function readBody(req: IncomingMessage, limit = 64 * 1024 * 1024): 
 /** Parses a request body as JSON (or YAML for apply patches), with the server's decode error. */
 export function parseBody(text: string, contentType: string | undefined): unknown {
   const ct = (contentType ?? "application/json").split(";")[0].trim();
-  if (ct === "application/vnd.kubernetes.protobuf" || ct === "application/cbor" || ct === "application/apply-patch+cbor")
-    throw new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  if (
+    ct === "application/vnd.kubernetes.protobuf" ||
+    ct === "application/cbor" ||
+    ct === "application/apply-patch+cbor"
+  )
+    throw new ApiError(
+      415,
+      "UnsupportedMediaType",
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+    );
   if (text.trim() === "") return undefined;
   try {
     if (ct === "application/yaml" || ct === "application/apply-patch+yaml") return parseYaml(text);
     return JSON.parse(text);
   } catch (e) {
-    throw new ApiError(400, "BadRequest", `the object provided is unrecognized: couldn't decode body: ${(e as Error).message.split("\n")[0]}`);
+    throw new ApiError(
+      400,
+      "BadRequest",
+      `the object provided is unrecognized: couldn't decode body: ${(e as Error).message.split("\n")[0]}`,
+    );
   }
 }

@@ -1,13 +1,22 @@
 // The sandbox's Kubernetes API server: routing of REST paths to verbs, authentication and authorization,
 // discovery/OpenAPI, CRUD, patch (JSON, merge, strategic, server-side apply), watch, subresources
 // (status, scale, eviction, namespace finalize, service proxy, pod log), dryRun, Table output and faults.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { Authenticator, unauthorized, type UserInfo } from "./auth.js";
 import { cachedJson, parseBody, readBody, sendJson, sendStatus, sendText, successStatus } from "./http.js";
 import { RequestLog } from "./requestlog.js";
 import { compileFilter, matchFilter, type Filter } from "./selectors.js";
 import type { Store } from "./store.js";
-import { ApiError, badRequest, notFound, qualifiedResource, resourceKey, type KObject, type ResourceType } from "./types.js";
+import {
+  ApiError,
+  badRequest,
+  notFound,
+  qualifiedResource,
+  resourceKey,
+  type KObject,
+  type ResourceType,
+} from "./types.js";
 import { serveWatch, type WatchHandle } from "./watch.js";
 
 /** What the server needs from the type registry and discovery/OpenAPI builders (registry.ts, discovery.ts, openapi.ts, table.ts). */
@@ -15,9 +24,16 @@ export interface ApiSurface {
   byResource(group: string, version: string, plural: string): ResourceType | undefined;
   isServedGroupVersion(group: string, version: string): boolean;
   version(): unknown;
-  discovery(path: "/api" | "/apis" | string, accept: string | undefined): { contentType: string; body: unknown } | undefined;
-  openapi(path: string, accept: string | undefined): { contentType: string; body: unknown } | undefined;
-  table?(type: ResourceType, items: KObject[], opts: { includeObject: "None" | "Metadata" | "Object"; listMeta?: unknown }): unknown;
+  discovery(
+    path: "/api" | "/apis" | string,
+    accept: string | undefined,
+  ): { status: number; contentType: string; body: unknown } | undefined;
+  openapi(path: string, accept: string | undefined): { status: number; contentType: string; body: unknown } | undefined;
+  table?(
+    type: ResourceType,
+    items: KObject[],
+    opts: { includeObject: "None" | "Metadata" | "Object"; listMeta?: unknown },
+  ): unknown;
   unknownFields?(type: ResourceType, obj: KObject): string[];
 }
 
@@ -25,7 +41,19 @@ export interface PatchEngine {
   json(target: KObject, ops: unknown): KObject;
   merge(target: KObject, patch: unknown): KObject;
   strategic(target: KObject, patch: unknown, kind: string): KObject;
-  apply(live: KObject | undefined, applied: KObject, opts: { manager: string; force: boolean; apiVersion: string; now: string; subresource?: string; kind: string }): KObject;
+  apply(
+    live: KObject | undefined,
+    applied: KObject,
+    opts: {
+      manager: string;
+      force: boolean;
+      apiVersion: string;
+      now: string;
+      subresource?: string;
+      kind: string;
+      hasStatusSubresource: boolean;
+    },
+  ): KObject;
 }
 
 export interface ApiFault {
@@ -57,8 +85,15 @@ export interface ApiServerOptions {
   evictionCheck?: (pod: KObject) => ApiError | undefined;
   podLog?: (pod: KObject, container: string | undefined) => string;
   /** extra unauthenticated or sandbox-specific routes (metrics, control API); return true when handled */
-  extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL, user: UserInfo | undefined) => boolean | Promise<boolean>;
+  extraRoutes?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    user: UserInfo | undefined,
+  ) => boolean | Promise<boolean>;
   bookmarkIntervalMs?: number;
+  /** serve HTTPS with this certificate (kubectl sends bearer tokens only over TLS) */
+  tls?: { cert: string; key: string };
 }
 
 interface Target {
@@ -74,6 +109,9 @@ interface Target {
 
 const CONTINUE_TTL_MS = 5 * 60_000;
 
+/** Created by kube-apiserver itself at start (its "start-system-namespaces-controller" post-start hook). */
+const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
 function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
@@ -87,13 +125,20 @@ export class ApiServer {
 
   constructor(private readonly o: ApiServerOptions) {
     this.requestLog = o.requestLog ?? new RequestLog();
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err) => {
-        if (!res.headersSent) sendStatus(res, err instanceof ApiError ? err : new ApiError(500, "InternalError", `Internal error occurred: ${(err as Error).message}`));
+        if (!res.headersSent)
+          sendStatus(
+            res,
+            err instanceof ApiError
+              ? err
+              : new ApiError(500, "InternalError", `Internal error occurred: ${(err as Error).message}`),
+          );
         else res.destroy();
         if (!(err instanceof ApiError)) console.error("sandbox: request failed:", err);
       });
-    });
+    };
+    this.server = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }, handler) : createHttpServer(handler);
     this.server.keepAliveTimeout = 65_000;
     this.server.headersTimeout = 66_000;
   }
@@ -103,6 +148,13 @@ export class ApiServer {
   }
 
   listen(port: number, host = "127.0.0.1"): Promise<number> {
+    for (const name of SYSTEM_NAMESPACES)
+      if (!this.o.store.get("/namespaces", undefined, name))
+        this.o.store.create(
+          "/namespaces",
+          { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+          { actor: "system:apiserver", fieldManager: "kube-apiserver" },
+        );
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
       this.server.listen(port, host, () => {
@@ -163,10 +215,13 @@ export class ApiServer {
     }
 
     if (p === "/api" || p === "/apis" || p.startsWith("/openapi")) {
-      const doc = p.startsWith("/openapi") ? this.o.surface.openapi(p + url.search, req.headers.accept) : this.o.surface.discovery(p, req.headers.accept);
-      log("get", {}, doc ? 200 : 404);
-      if (!doc) return sendStatus(res, new ApiError(404, "NotFound", "the server could not find the requested resource"));
-      return sendJson(res, 200, doc.body, doc.contentType);
+      const doc = p.startsWith("/openapi")
+        ? this.o.surface.openapi(p + url.search, req.headers.accept)
+        : this.o.surface.discovery(p, req.headers.accept);
+      log("get", {}, doc ? doc.status : 404);
+      if (!doc)
+        return sendStatus(res, new ApiError(404, "NotFound", "the server could not find the requested resource"));
+      return this.sendDocument(res, doc);
     }
 
     let target: Target | undefined;
@@ -176,25 +231,71 @@ export class ApiServer {
       if (parsed === "discovery") {
         const doc = this.o.surface.discovery(p, req.headers.accept);
         if (!doc) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-        log("get", {}, 200);
-        return sendJson(res, 200, doc.body, doc.contentType);
+        log("get", {}, doc.status);
+        return this.sendDocument(res, doc);
       }
       target = parsed.target;
       verb = this.verbOf(req.method ?? "GET", target, url, parsed.legacyWatch);
       const authResource = target.subresource ? `${target.type.plural}/${target.subresource}` : target.type.plural;
-      this.o.auth.authorize(user, { verb: target.subresource === "eviction" ? "create" : verb, group: target.group, resource: authResource, namespace: target.namespace, name: target.name });
-      const fault = this.o.apiFault?.({ verb, group: target.group, resource: target.type.plural, namespace: target.namespace });
+      this.o.auth.authorize(user, {
+        verb: target.subresource === "eviction" ? "create" : verb,
+        group: target.group,
+        resource: authResource,
+        namespace: target.namespace,
+        name: target.name,
+      });
+      const fault = this.o.apiFault?.({
+        verb,
+        group: target.group,
+        resource: target.type.plural,
+        namespace: target.namespace,
+      });
       if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
-      if (fault?.code) throw new ApiError(fault.code, fault.reason ?? "InternalError", fault.message ?? "injected fault", fault.retryAfterSeconds !== undefined ? { retryAfterSeconds: fault.retryAfterSeconds } : undefined);
+      if (fault?.code)
+        throw new ApiError(
+          fault.code,
+          fault.reason ?? "InternalError",
+          fault.message ?? "injected fault",
+          fault.retryAfterSeconds !== undefined ? { retryAfterSeconds: fault.retryAfterSeconds } : undefined,
+        );
       const code = await this.dispatch(req, res, url, target, verb, user);
       log(verb, target, code);
     } catch (err) {
-      const e = err instanceof ApiError ? err : new ApiError(500, "InternalError", `Internal error occurred: ${(err as Error).message}`);
+      const e =
+        err instanceof ApiError
+          ? err
+          : new ApiError(500, "InternalError", `Internal error occurred: ${(err as Error).message}`);
       if (!(err instanceof ApiError)) console.error("sandbox: internal error:", err);
       log(verb, target ?? {}, e.code);
       if (!res.headersSent) sendStatus(res, e);
       else res.end();
     }
+  }
+
+  /** Discovery and OpenAPI documents: JSON, a protobuf Buffer, or 406 Not Acceptable. */
+  private sendDocument(res: ServerResponse, doc: { status: number; contentType: string; body: unknown }): void {
+    if (doc.status === 406)
+      return sendStatus(
+        res,
+        new ApiError(
+          406,
+          "NotAcceptable",
+          typeof doc.body === "string" ? doc.body : "only the following media types are accepted: application/json",
+        ),
+      );
+    if (Buffer.isBuffer(doc.body)) {
+      res.writeHead(doc.status, { "Content-Type": doc.contentType, "Content-Length": doc.body.length, Vary: "Accept" });
+      res.end(doc.body);
+      return;
+    }
+    const text = JSON.stringify(doc.body);
+    res.writeHead(doc.status, {
+      "Content-Type": doc.contentType,
+      "Content-Length": Buffer.byteLength(text),
+      Vary: "Accept",
+      "Cache-Control": "no-cache, private",
+    });
+    res.end(text);
   }
 
   /** Maps a REST path to its resource, namespace, name and subresource. */
@@ -213,7 +314,8 @@ export class ApiServer {
       version = segs[2];
       rest = segs.slice(3);
     } else throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-    if (!this.o.surface.isServedGroupVersion(group, version)) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+    if (!this.o.surface.isServedGroupVersion(group, version))
+      throw new ApiError(404, "NotFound", "the server could not find the requested resource");
     if (rest.length === 0) return "discovery";
     let legacyWatch = false;
     if (rest[0] === "watch") {
@@ -226,7 +328,10 @@ export class ApiServer {
     let subresource: string | undefined;
     let subpath: string | undefined;
     // /api/v1/namespaces/<ns>/status|finalize are subresources of the namespace itself
-    const namespaced = rest[0] === "namespaces" && rest.length >= 3 && !(group === "" && rest.length === 3 && (rest[2] === "status" || rest[2] === "finalize"));
+    const namespaced =
+      rest[0] === "namespaces" &&
+      rest.length >= 3 &&
+      !(group === "" && rest.length === 3 && (rest[2] === "status" || rest[2] === "finalize"));
     if (namespaced) {
       namespace = rest[1];
       plural = rest[2];
@@ -241,10 +346,18 @@ export class ApiServer {
     }
     const type = this.o.surface.byResource(group, version, plural);
     if (!type) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-    if (namespace !== undefined && !type.namespaced) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-    if (subresource && !type.subresources.includes(subresource as never) && !(plural === "namespaces" && subresource === "finalize"))
+    if (namespace !== undefined && !type.namespaced)
       throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-    return { target: { group, version, type, key: resourceKey(group, plural), namespace, name, subresource, subpath }, legacyWatch };
+    if (
+      subresource &&
+      !type.subresources.includes(subresource as never) &&
+      !(plural === "namespaces" && subresource === "finalize")
+    )
+      throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+    return {
+      target: { group, version, type, key: resourceKey(group, plural), namespace, name, subresource, subpath },
+      legacyWatch,
+    };
   }
 
   private verbOf(method: string, t: Target, url: URL, legacyWatch: boolean): string {
@@ -257,13 +370,28 @@ export class ApiServer {
         return t.name ? "get" : "list";
       case "POST":
         if (t.subresource === "eviction") return "create";
-        if (t.name && !t.subresource) throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+        if (t.name && !t.subresource)
+          throw new ApiError(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+          );
         return "create";
       case "PUT":
-        if (!t.name) throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+        if (!t.name)
+          throw new ApiError(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+          );
         return "update";
       case "PATCH":
-        if (!t.name) throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+        if (!t.name)
+          throw new ApiError(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+          );
         return "patch";
       case "DELETE":
         return t.name ? "delete" : "deletecollection";
@@ -284,7 +412,14 @@ export class ApiServer {
     return "Metadata";
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse, url: URL, t: Target, verb: string, user: UserInfo): Promise<number> {
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    t: Target,
+    verb: string,
+    user: UserInfo,
+  ): Promise<number> {
     const q = url.searchParams;
     const dryRun = q.getAll("dryRun").includes("All");
     const store = this.o.store;
@@ -304,14 +439,23 @@ export class ApiServer {
         const obj = this.mustGet(t);
         if (t.subresource === "scale") return this.send(res, 200, this.toScale(t, obj));
         const tableMode = this.wantsTable(req);
-        if (tableMode && !t.subresource) return this.send(res, 200, this.o.surface.table!(t.type, [obj], { includeObject: (q.get("includeObject") as never) ?? tableMode }));
+        if (tableMode && !t.subresource)
+          return this.send(
+            res,
+            200,
+            this.o.surface.table!(t.type, [obj], { includeObject: (q.get("includeObject") as never) ?? tableMode }),
+          );
         return this.sendObject(res, 200, t, obj);
       }
       case "list":
         return this.list(req, res, t, q);
       case "watch": {
         let filter: Filter | undefined = compileFilter(t.key, q.get("labelSelector"), q.get("fieldSelector"));
-        if (t.name) filter = { labels: filter.labels, fields: [...filter.fields, { field: "metadata.name", op: "=", value: t.name }] };
+        if (t.name)
+          filter = {
+            labels: filter.labels,
+            fields: [...filter.fields, { field: "metadata.name", op: "=", value: t.name }],
+          };
         const tableMode = this.wantsTable(req);
         return new Promise<number>((resolve) =>
           serveWatch(
@@ -327,7 +471,12 @@ export class ApiServer {
               sendInitialEvents: q.get("sendInitialEvents") === "true",
               allowWatchBookmarks: q.get("allowWatchBookmarks") === "true",
               timeoutSeconds: q.has("timeoutSeconds") ? Number(q.get("timeoutSeconds")) : undefined,
-              render: tableMode ? (o) => this.o.surface.table!(t.type, [o], { includeObject: (q.get("includeObject") as never) ?? tableMode }) : (o) => this.render(t, o),
+              render: tableMode
+                ? (o) =>
+                    this.o.surface.table!(t.type, [o], {
+                      includeObject: (q.get("includeObject") as never) ?? tableMode,
+                    })
+                : (o) => this.render(t, o),
               cutAfterMs: this.o.watchCutMs?.(t.type.plural),
               bookmarkIntervalMs: this.o.bookmarkIntervalMs,
               live: this.liveWatches,
@@ -343,7 +492,11 @@ export class ApiServer {
         if (t.group === "authorization.k8s.io") return this.send(res, 201, this.accessReview(t, body, user));
         const obj = this.checkBody(t, body);
         this.strictFields(t, obj, q);
-        const created = store.create(t.key, obj, { dryRun, fieldManager: fieldManager ?? this.managerFromAgent(req), actor });
+        const created = store.create(t.key, obj, {
+          dryRun,
+          fieldManager: fieldManager ?? this.managerFromAgent(req),
+          actor,
+        });
         return this.sendObject(res, 201, t, created);
       }
       case "update": {
@@ -351,12 +504,20 @@ export class ApiServer {
         if (t.subresource === "scale") return this.updateScale(res, t, body, dryRun, actor);
         if (t.subresource === "finalize" && t.key === "/namespaces") {
           const cur = this.mustGet(t);
-          const next = { ...structuredClone(cur), spec: { ...(cur.spec ?? {}), finalizers: body?.spec?.finalizers ?? [] } };
+          const next = {
+            ...structuredClone(cur),
+            spec: { ...(cur.spec ?? {}), finalizers: body?.spec?.finalizers ?? [] },
+          };
           return this.sendObject(res, 200, t, store.update(t.key, next, { dryRun, actor, fieldManager }));
         }
         const obj = this.checkBody(t, body);
         this.strictFields(t, obj, q);
-        const updated = store.update(t.key, obj, { dryRun, actor, fieldManager: fieldManager ?? this.managerFromAgent(req), subresource: t.subresource === "status" ? "status" : undefined });
+        const updated = store.update(t.key, obj, {
+          dryRun,
+          actor,
+          fieldManager: fieldManager ?? this.managerFromAgent(req),
+          subresource: t.subresource === "status" ? "status" : undefined,
+        });
         return this.sendObject(res, 200, t, updated);
       }
       case "patch":
@@ -365,7 +526,10 @@ export class ApiServer {
         const text = await readBody(req);
         const body = (text.trim() ? parseBody(text, req.headers["content-type"]) : {}) as any;
         const grace = q.has("gracePeriodSeconds") ? Number(q.get("gracePeriodSeconds")) : body?.gracePeriodSeconds;
-        const policy = q.get("propagationPolicy") ?? body?.propagationPolicy ?? (body?.orphanDependents === true ? "Orphan" : undefined);
+        const policy =
+          q.get("propagationPolicy") ??
+          body?.propagationPolicy ??
+          (body?.orphanDependents === true ? "Orphan" : undefined);
         const deleted = store.delete(t.key, t.namespace, t.name!, {
           gracePeriodSeconds: grace,
           propagationPolicy: policy,
@@ -379,16 +543,30 @@ export class ApiServer {
       case "deletecollection": {
         const text = await readBody(req);
         const body = (text.trim() ? parseBody(text, req.headers["content-type"]) : {}) as any;
-        const items = store.list(t.key, t.namespace, { labelSelector: q.get("labelSelector") ?? undefined, fieldSelector: q.get("fieldSelector") ?? undefined });
+        const items = store.list(t.key, t.namespace, {
+          labelSelector: q.get("labelSelector") ?? undefined,
+          fieldSelector: q.get("fieldSelector") ?? undefined,
+        });
         const deleted: KObject[] = [];
         for (const o of items) {
           try {
-            deleted.push(store.delete(t.key, o.metadata.namespace, o.metadata.name!, { propagationPolicy: q.get("propagationPolicy") ?? body?.propagationPolicy, dryRun, actor }));
+            deleted.push(
+              store.delete(t.key, o.metadata.namespace, o.metadata.name!, {
+                propagationPolicy: q.get("propagationPolicy") ?? body?.propagationPolicy,
+                dryRun,
+                actor,
+              }),
+            );
           } catch (e) {
             if (!(e instanceof ApiError && e.code === 404)) throw e;
           }
         }
-        return this.send(res, 200, { kind: t.type.listKind, apiVersion: t.group ? `${t.group}/${t.version}` : t.version, metadata: { resourceVersion: String(store.resourceVersion) }, items: deleted.map((o) => this.render(t, o)) });
+        return this.send(res, 200, {
+          kind: t.type.listKind,
+          apiVersion: t.group ? `${t.group}/${t.version}` : t.version,
+          metadata: { resourceVersion: String(store.resourceVersion) },
+          items: deleted.map((o) => this.render(t, o)),
+        });
       }
     }
     throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
@@ -419,18 +597,28 @@ export class ApiServer {
 
   /** Body checks a real server makes before storage: kind/apiVersion, name and namespace agree with the URL. */
   private checkBody(t: Target, body: KObject): KObject {
-    if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("the object provided is unrecognized (must be a JSON object)");
+    if (!body || typeof body !== "object" || Array.isArray(body))
+      throw badRequest("the object provided is unrecognized (must be a JSON object)");
     const gv = t.group ? `${t.group}/${t.version}` : t.version;
     if (body.kind && body.kind !== t.type.kind && !(t.subresource === "status"))
-      throw badRequest(`${body.kind} in version "${body.apiVersion ?? gv}" cannot be handled as a ${t.type.kind}: no kind "${body.kind}" is registered for version "${gv}"`);
-    if (body.apiVersion && body.apiVersion !== gv && !t.type.versions.includes(String(body.apiVersion).split("/").pop()!))
-      throw badRequest(`the API version in the data (${body.apiVersion}) does not match the expected API version (${gv})`);
+      throw badRequest(
+        `${body.kind} in version "${body.apiVersion ?? gv}" cannot be handled as a ${t.type.kind}: no kind "${body.kind}" is registered for version "${gv}"`,
+      );
+    if (
+      body.apiVersion &&
+      body.apiVersion !== gv &&
+      !t.type.versions.includes(String(body.apiVersion).split("/").pop()!)
+    )
+      throw badRequest(
+        `the API version in the data (${body.apiVersion}) does not match the expected API version (${gv})`,
+      );
     const obj: KObject = { ...body, metadata: { ...(body.metadata ?? {}) } };
     if (t.type.namespaced) {
       if (obj.metadata.namespace && t.namespace && obj.metadata.namespace !== t.namespace)
         throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
       obj.metadata.namespace = t.namespace ?? obj.metadata.namespace;
-      if (!obj.metadata.namespace) throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+      if (!obj.metadata.namespace)
+        throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
     }
     if (t.name && obj.metadata.name && obj.metadata.name !== t.name)
       throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${t.name})`);
@@ -443,7 +631,8 @@ export class ApiServer {
     const mode = q.get("fieldValidation");
     if (mode !== "Strict" || !this.o.surface.unknownFields) return;
     const unknown = this.o.surface.unknownFields(t.type, obj);
-    if (unknown.length) throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(", ")}`);
+    if (unknown.length)
+      throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(", ")}`);
   }
 
   private list(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams): number {
@@ -464,7 +653,11 @@ export class ApiServer {
       }
       const snap = parsed && this.snapshots.get(parsed.id);
       if (!snap || Date.now() - snap.at > CONTINUE_TTL_MS)
-        throw new ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.");
+        throw new ApiError(
+          410,
+          "Expired",
+          "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+        );
       items = snap.items;
       rv = snap.rv;
       offset = parsed!.offset;
@@ -494,12 +687,27 @@ export class ApiServer {
       metadata.remainingItemCount = remaining;
     }
     const tableMode = this.wantsTable(req);
-    if (tableMode) return this.send(res, 200, this.o.surface.table!(t.type, page, { includeObject: (q.get("includeObject") as never) ?? tableMode, listMeta: metadata }));
+    if (tableMode)
+      return this.send(
+        res,
+        200,
+        this.o.surface.table!(t.type, page, {
+          includeObject: (q.get("includeObject") as never) ?? tableMode,
+          listMeta: metadata,
+        }),
+      );
     const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
     // items are written from their cached JSON: a 20,000-pod list is one string join
     const head = `{"kind":${JSON.stringify(t.type.listKind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`;
-    const body = head + page.map((o) => (t.version === t.type.version ? cachedJson(o) : JSON.stringify(this.render(t, o)))).join(",") + "]}";
-    res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "Content-Length": Buffer.byteLength(body) });
+    const body =
+      head +
+      page.map((o) => (t.version === t.type.version ? cachedJson(o) : JSON.stringify(this.render(t, o)))).join(",") +
+      "]}";
+    res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Cache-Control": "no-cache, private",
+      "Content-Length": Buffer.byteLength(body),
+    });
     res.end(body);
     return 200;
   }
@@ -510,30 +718,80 @@ export class ApiServer {
     while (this.snapshots.size > 64) this.snapshots.delete(this.snapshots.keys().next().value!);
   }
 
-  private async patch(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams, dryRun: boolean, actor: string): Promise<number> {
+  private async patch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    t: Target,
+    q: URLSearchParams,
+    dryRun: boolean,
+    actor: string,
+  ): Promise<number> {
     const store = this.o.store;
     const ct = (req.headers["content-type"] ?? "").split(";")[0].trim();
-    const patchTypes = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
+    const patchTypes = [
+      "application/json-patch+json",
+      "application/merge-patch+json",
+      "application/strategic-merge-patch+json",
+      "application/apply-patch+yaml",
+    ];
     if (!patchTypes.includes(ct) || (ct === "application/strategic-merge-patch+json" && t.type.custom))
-      throw new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${t.type.custom ? "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml" : patchTypes.join(", ")}`);
+      throw new ApiError(
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: ${t.type.custom ? "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml" : patchTypes.join(", ")}`,
+      );
     const body = parseBody(await readBody(req), ct);
     const subresource = t.subresource === "status" ? "status" : undefined;
     const now = rfc3339(new Date());
     const fm = q.get("fieldManager") ?? undefined;
 
     if (ct === "application/apply-patch+yaml") {
-      if (!fm) throw new ApiError(422, "Invalid", `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`, { kind: "PatchOptions", group: "meta.k8s.io", causes: [{ reason: "FieldValueRequired", message: "Required value: is required for apply patch", field: "fieldManager" }] });
-      if (!body || typeof body !== "object") throw badRequest("error decoding YAML: the body of an apply patch must be an object");
-      if (t.subresource === "scale") throw new ApiError(415, "UnsupportedMediaType", "apply patches are not supported on the scale subresource in the sandbox");
+      if (!fm)
+        throw new ApiError(
+          422,
+          "Invalid",
+          `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`,
+          {
+            kind: "PatchOptions",
+            group: "meta.k8s.io",
+            causes: [
+              {
+                reason: "FieldValueRequired",
+                message: "Required value: is required for apply patch",
+                field: "fieldManager",
+              },
+            ],
+          },
+        );
+      if (!body || typeof body !== "object")
+        throw badRequest("error decoding YAML: the body of an apply patch must be an object");
+      if (t.subresource === "scale")
+        throw new ApiError(
+          415,
+          "UnsupportedMediaType",
+          "apply patches are not supported on the scale subresource in the sandbox",
+        );
       const applied = this.checkBody(t, body as KObject);
       this.strictFields(t, applied, q);
       const live = store.get(t.key, t.namespace, t.name!);
-      const merged = this.o.patch.apply(live, applied, { manager: fm, force: q.get("force") === "true", apiVersion: t.group ? `${t.group}/${t.version}` : t.version, now, subresource, kind: t.type.kind });
+      const merged = this.o.patch.apply(live, applied, {
+        manager: fm,
+        force: q.get("force") === "true",
+        apiVersion: t.group ? `${t.group}/${t.version}` : t.version,
+        now,
+        subresource,
+        kind: t.type.kind,
+        hasStatusSubresource: t.type.subresources.includes("status"),
+      });
       if (!live) {
-        const created = store.create(t.key, merged, { dryRun, fieldManager: fm, actor });
+        const created = store.create(t.key, merged, { dryRun, fieldManager: fm, actor, applied: true });
         return this.sendObject(res, 201, t, created);
       }
-      const updated = store.update(t.key, { ...merged, metadata: { ...merged.metadata, resourceVersion: live.metadata.resourceVersion } }, { dryRun, fieldManager: fm, actor, subresource });
+      const updated = store.update(
+        t.key,
+        { ...merged, metadata: { ...merged.metadata, resourceVersion: live.metadata.resourceVersion } },
+        { dryRun, fieldManager: fm, actor, subresource, applied: true },
+      );
       return this.sendObject(res, 200, t, updated);
     }
 
@@ -546,28 +804,54 @@ export class ApiServer {
     if (t.subresource === "scale") return this.updateScale(res, t, patched, dryRun, actor);
     // a patch that sets metadata.resourceVersion is a precondition
     const rv = patched.metadata?.resourceVersion;
-    if (rv && rv !== cur.metadata.resourceVersion) throw new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualifiedResource(t.type)} "${t.name}": the object has been modified; please apply your changes to the latest version and try again`, { name: t.name, group: t.group || undefined, kind: t.type.plural });
+    if (rv && rv !== cur.metadata.resourceVersion)
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${qualifiedResource(t.type)} "${t.name}": the object has been modified; please apply your changes to the latest version and try again`,
+        { name: t.name, group: t.group || undefined, kind: t.type.plural },
+      );
     patched.metadata = { ...patched.metadata, resourceVersion: cur.metadata.resourceVersion };
     this.strictFields(t, patched, q);
-    const updated = store.update(t.key, patched, { dryRun, fieldManager: fm ?? this.managerFromAgent(req), actor, subresource });
+    const updated = store.update(t.key, patched, {
+      dryRun,
+      fieldManager: fm ?? this.managerFromAgent(req),
+      actor,
+      subresource,
+    });
     return this.sendObject(res, 200, t, updated);
   }
 
   private toScale(t: Target, obj: KObject): KObject {
     const specPath = t.type.scale?.specReplicasPath ?? ".spec.replicas";
     const statusPath = t.type.scale?.statusReplicasPath ?? ".status.replicas";
-    const get = (o: any, path: string) => path.replace(/^\./, "").split(".").reduce((a, k) => a?.[k], o);
+    const get = (o: any, path: string) =>
+      path
+        .replace(/^\./, "")
+        .split(".")
+        .reduce((a, k) => a?.[k], o);
     const sel = t.type.scale?.labelSelectorPath ? get(obj, t.type.scale.labelSelectorPath) : obj.spec?.selector;
     const selector =
       typeof sel === "string"
         ? sel
         : sel
-          ? [...Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`), ...(sel.matchExpressions ?? []).map((e: any) => `${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(",")})`)].join(",")
+          ? [
+              ...Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+              ...(sel.matchExpressions ?? []).map(
+                (e: any) => `${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(",")})`,
+              ),
+            ].join(",")
           : undefined;
     return {
       kind: "Scale",
       apiVersion: "autoscaling/v1",
-      metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+      metadata: {
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+        creationTimestamp: obj.metadata.creationTimestamp,
+      },
       spec: { replicas: get(obj, specPath) ?? 0 },
       status: { replicas: get(obj, statusPath) ?? 0, ...(selector ? { selector } : {}) },
     };
@@ -576,9 +860,30 @@ export class ApiServer {
   private updateScale(res: ServerResponse, t: Target, scale: KObject, dryRun: boolean, actor: string): number {
     const replicas = scale?.spec?.replicas;
     if (typeof replicas !== "number" || replicas < 0 || !Number.isInteger(replicas))
-      throw new ApiError(422, "Invalid", `Scale.autoscaling "${t.name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`, { name: t.name, group: "autoscaling", kind: "Scale", causes: [{ reason: "FieldValueInvalid", message: `Invalid value: ${replicas}: must be greater than or equal to 0`, field: "spec.replicas" }] });
+      throw new ApiError(
+        422,
+        "Invalid",
+        `Scale.autoscaling "${t.name}" is invalid: spec.replicas: Invalid value: ${replicas}: must be greater than or equal to 0`,
+        {
+          name: t.name,
+          group: "autoscaling",
+          kind: "Scale",
+          causes: [
+            {
+              reason: "FieldValueInvalid",
+              message: `Invalid value: ${replicas}: must be greater than or equal to 0`,
+              field: "spec.replicas",
+            },
+          ],
+        },
+      );
     const cur = this.mustGet(t);
-    if (scale.metadata?.resourceVersion && scale.metadata.resourceVersion !== cur.metadata.resourceVersion) throw new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualifiedResource(t.type)} "${t.name}": the object has been modified; please apply your changes to the latest version and try again`);
+    if (scale.metadata?.resourceVersion && scale.metadata.resourceVersion !== cur.metadata.resourceVersion)
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${qualifiedResource(t.type)} "${t.name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     const specPath = (t.type.scale?.specReplicasPath ?? ".spec.replicas").replace(/^\./, "").split(".");
     const next = structuredClone(cur);
     let o: any = next;
@@ -595,17 +900,27 @@ export class ApiServer {
       if (refusal) throw refusal;
     }
     const grace = body?.deleteOptions?.gracePeriodSeconds;
-    this.o.store.delete("/pods", t.namespace, t.name!, { gracePeriodSeconds: grace, dryRun: dryRun || body?.deleteOptions?.dryRun?.includes?.("All"), preconditions: body?.deleteOptions?.preconditions, actor });
+    this.o.store.delete("/pods", t.namespace, t.name!, {
+      gracePeriodSeconds: grace,
+      dryRun: dryRun || body?.deleteOptions?.dryRun?.includes?.("All"),
+      preconditions: body?.deleteOptions?.preconditions,
+      actor,
+    });
     return this.send(res, 201, successStatus());
   }
 
   private serviceProxy(res: ServerResponse, t: Target, url: URL): number {
-    if (t.key !== "/services" || !t.name) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+    if (t.key !== "/services" || !t.name)
+      throw new ApiError(404, "NotFound", "the server could not find the requested resource");
     const [svc, port = ""] = t.name.split(":");
     if (!this.o.store.get("/services", t.namespace, svc)) throw notFound(t.type, svc);
     const out = this.o.serviceProxy?.(t.namespace!, svc, port, "/" + (t.subpath ?? ""), url.searchParams);
     if (!out) {
-      sendJson(res, 503, new ApiError(503, "ServiceUnavailable", `no endpoints available for service "${svc}:${port}"`).toStatus());
+      sendJson(
+        res,
+        503,
+        new ApiError(503, "ServiceUnavailable", `no endpoints available for service "${svc}:${port}"`).toStatus(),
+      );
       return 503;
     }
     res.writeHead(out.status, { "Content-Type": out.contentType, "Content-Length": Buffer.byteLength(out.body) });
@@ -621,7 +936,13 @@ export class ApiServer {
       apiVersion: "authentication.k8s.io/v1",
       metadata: { creationTimestamp: null as never },
       spec: body?.spec ?? {},
-      status: u ? { authenticated: true, user: { username: u.username, uid: u.uid, groups: u.groups }, audiences: body?.spec?.audiences ?? [] } : { user: {}, error: "invalid bearer token" },
+      status: u
+        ? {
+            authenticated: true,
+            user: { username: u.username, uid: u.uid, groups: u.groups },
+            audiences: body?.spec?.audiences ?? [],
+          }
+        : { user: {}, error: "invalid bearer token" },
     };
   }
 
@@ -629,8 +950,25 @@ export class ApiServer {
     const spec = body?.spec ?? {};
     const kind = t.type.kind;
     if (kind === "SelfSubjectRulesReview") {
-      const rules = this.o.auth.rulesFor(caller.username).filter((r) => !r.namespaces || r.namespaces.includes(spec.namespace));
-      return { kind, apiVersion: "authorization.k8s.io/v1", metadata: {}, spec, status: { resourceRules: rules.map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources })), nonResourceRules: [{ verbs: ["get"], nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/version", "/openapi", "/openapi/*"] }], incomplete: false } };
+      const rules = this.o.auth
+        .rulesFor(caller.username)
+        .filter((r) => !r.namespaces || r.namespaces.includes(spec.namespace));
+      return {
+        kind,
+        apiVersion: "authorization.k8s.io/v1",
+        metadata: {},
+        spec,
+        status: {
+          resourceRules: rules.map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources })),
+          nonResourceRules: [
+            {
+              verbs: ["get"],
+              nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/version", "/openapi", "/openapi/*"],
+            },
+          ],
+          incomplete: false,
+        },
+      };
     }
     let subject: UserInfo | undefined = caller;
     if (kind === "SubjectAccessReview" || kind === "LocalSubjectAccessReview") {
@@ -640,8 +978,22 @@ export class ApiServer {
     const ra = spec.resourceAttributes;
     let allowed = false;
     if (subject && ra) {
-      allowed = this.o.auth.allowed(subject, { verb: ra.verb ?? "get", group: ra.group ?? "", resource: ra.subresource ? `${ra.resource}/${ra.subresource}` : (ra.resource ?? ""), namespace: ra.namespace || (kind === "LocalSubjectAccessReview" ? t.namespace : undefined), name: ra.name });
+      allowed = this.o.auth.allowed(subject, {
+        verb: ra.verb ?? "get",
+        group: ra.group ?? "",
+        resource: ra.subresource ? `${ra.resource}/${ra.subresource}` : (ra.resource ?? ""),
+        namespace: ra.namespace || (kind === "LocalSubjectAccessReview" ? t.namespace : undefined),
+        name: ra.name,
+      });
     } else if (subject && spec.nonResourceAttributes) allowed = true;
-    return { kind, apiVersion: "authorization.k8s.io/v1", metadata: {}, spec, status: allowed ? { allowed: true, reason: `allowed by sandbox role of "${subject!.username}"` } : { allowed: false, ...(subject ? {} : { reason: "unknown user" }) } };
+    return {
+      kind,
+      apiVersion: "authorization.k8s.io/v1",
+      metadata: {},
+      spec,
+      status: allowed
+        ? { allowed: true, reason: `allowed by sandbox role of "${subject!.username}"` }
+        : { allowed: false, ...(subject ? {} : { reason: "unknown user" }) },
+    };
   }
 }

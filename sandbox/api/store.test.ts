@@ -24,7 +24,13 @@ describe("store: create, get, list", () => {
   test("create assigns uid, numeric increasing resourceVersions, timestamps and generation", () => {
     const s = newStore();
     const a = s.create("/configmaps", { metadata: { name: "x", namespace: "a" }, data: { k: "v" } });
-    const b = s.create("apps/deployments", { metadata: { name: "d", namespace: "a" }, spec: { selector: { matchLabels: { app: "d" } }, template: { metadata: { labels: { app: "d" } }, spec: { containers: [{ name: "c", image: "nginx:1" }] } } } });
+    const b = s.create("apps/deployments", {
+      metadata: { name: "d", namespace: "a" },
+      spec: {
+        selector: { matchLabels: { app: "d" } },
+        template: { metadata: { labels: { app: "d" } }, spec: { containers: [{ name: "c", image: "nginx:1" }] } },
+      },
+    });
     assert.match(a.metadata.uid!, /^[0-9a-f-]{36}$/);
     assert.ok(Number(b.metadata.resourceVersion) > Number(a.metadata.resourceVersion));
     assert.match(a.metadata.creationTimestamp!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -35,7 +41,7 @@ describe("store: create, get, list", () => {
     assert.equal(b.spec.replicas, 1, "defaulted");
   });
 
-  test("create in a missing namespace is 404 namespaces \"x\" not found; duplicate is 409 AlreadyExists", () => {
+  test('create in a missing namespace is 404 namespaces "x" not found; duplicate is 409 AlreadyExists', () => {
     const s = newStore();
     const e = thrown(() => s.create("/configmaps", { metadata: { name: "x", namespace: "nope" } }));
     assert.equal(e.code, 404);
@@ -56,10 +62,26 @@ describe("store: create, get, list", () => {
   test("list is sorted by namespace then name and filters by label and field selectors", () => {
     const s = newStore();
     s.create("/namespaces", { metadata: { name: "b" } });
-    for (const [ns, n, l] of [["b", "z", "x"], ["a", "y", "y"], ["a", "c", "x"]] as const) s.create("/configmaps", { metadata: { name: n, namespace: ns, labels: { t: l } } });
-    assert.deepEqual(s.list("/configmaps").map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ["a/c", "a/y", "b/z"]);
-    assert.deepEqual(s.list("/configmaps", undefined, { labelSelector: "t=x" }).map((o) => o.metadata.name), ["c", "z"]);
-    assert.deepEqual(s.list("/configmaps", undefined, { labelSelector: "t notin (x)", fieldSelector: "metadata.namespace=a" }).map((o) => o.metadata.name), ["y"]);
+    for (const [ns, n, l] of [
+      ["b", "z", "x"],
+      ["a", "y", "y"],
+      ["a", "c", "x"],
+    ] as const)
+      s.create("/configmaps", { metadata: { name: n, namespace: ns, labels: { t: l } } });
+    assert.deepEqual(
+      s.list("/configmaps").map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+      ["a/c", "a/y", "b/z"],
+    );
+    assert.deepEqual(
+      s.list("/configmaps", undefined, { labelSelector: "t=x" }).map((o) => o.metadata.name),
+      ["c", "z"],
+    );
+    assert.deepEqual(
+      s
+        .list("/configmaps", undefined, { labelSelector: "t notin (x)", fieldSelector: "metadata.namespace=a" })
+        .map((o) => o.metadata.name),
+      ["y"],
+    );
     assert.equal(thrown(() => s.list("/configmaps", undefined, { fieldSelector: "spec.foo=1" })).code, 400);
   });
 });
@@ -71,7 +93,10 @@ describe("store: update semantics", () => {
     s.update("/configmaps", { ...o, data: { v: "2" } });
     const e = thrown(() => s.update("/configmaps", { ...o, data: { v: "3" } }));
     assert.equal(e.code, 409);
-    assert.equal(e.message, 'Operation cannot be fulfilled on configmaps "x": the object has been modified; please apply your changes to the latest version and try again');
+    assert.equal(
+      e.message,
+      'Operation cannot be fulfilled on configmaps "x": the object has been modified; please apply your changes to the latest version and try again',
+    );
   });
 
   test("a no-op update does not bump the resourceVersion or emit an event", () => {
@@ -86,12 +111,24 @@ describe("store: update semantics", () => {
 
   test("spec changes bump generation; status writes through the status subresource do not, and the main endpoint ignores status", () => {
     const s = newStore();
-    const spec = { replicas: 1, selector: { matchLabels: { app: "d" } }, template: { metadata: { labels: { app: "d" } }, spec: { containers: [{ name: "c", image: "nginx:1" }] } } };
+    const spec = {
+      replicas: 1,
+      selector: { matchLabels: { app: "d" } },
+      template: { metadata: { labels: { app: "d" } }, spec: { containers: [{ name: "c", image: "nginx:1" }] } },
+    };
     const d = s.create("apps/deployments", { metadata: { name: "d", namespace: "a" }, spec });
-    const d2 = s.update("apps/deployments", { ...structuredClone(d), spec: { ...spec, replicas: 3 }, status: { replicas: 99 } });
+    const d2 = s.update("apps/deployments", {
+      ...structuredClone(d),
+      spec: { ...spec, replicas: 3 },
+      status: { replicas: 99 },
+    });
     assert.equal(d2.metadata.generation, 2);
     assert.equal(d2.status, undefined, "status ignored on the main endpoint");
-    const d3 = s.update("apps/deployments", { ...structuredClone(d2), status: { replicas: 3 } }, { subresource: "status" });
+    const d3 = s.update(
+      "apps/deployments",
+      { ...structuredClone(d2), status: { replicas: 3 } },
+      { subresource: "status" },
+    );
     assert.equal(d3.metadata.generation, 2);
     assert.equal(d3.status.replicas, 3);
     assert.equal(d3.spec.replicas, 3);
@@ -101,7 +138,19 @@ describe("store: update semantics", () => {
     const s = newStore();
     s.create("apiextensions.k8s.io/customresourcedefinitions", {
       metadata: { name: "widgets.example.com" },
-      spec: { group: "example.com", scope: "Namespaced", names: { plural: "widgets", kind: "Widget" }, versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }] },
+      spec: {
+        group: "example.com",
+        scope: "Namespaced",
+        names: { plural: "widgets", kind: "Widget" },
+        versions: [
+          {
+            name: "v1",
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+          },
+        ],
+      },
     });
     const w = s.create("example.com/widgets", { metadata: { name: "w", namespace: "a" }, spec: { size: 1 } });
     const { resourceVersion: _rv, ...meta } = w.metadata;
@@ -124,7 +173,10 @@ describe("store: delete semantics", () => {
 
   test("a pod on a node is deleted gracefully; grace 0 removes it", () => {
     const s = newStore();
-    s.create("/pods", { metadata: { name: "p", namespace: "a" }, spec: { nodeName: "n1", containers: [{ name: "c", image: "nginx:1" }] } });
+    s.create("/pods", {
+      metadata: { name: "p", namespace: "a" },
+      spec: { nodeName: "n1", containers: [{ name: "c", image: "nginx:1" }] },
+    });
     const marked = s.delete("/pods", "a", "p");
     assert.equal(marked.metadata.deletionGracePeriodSeconds, 30);
     assert.ok(s.get("/pods", "a", "p"));
@@ -157,7 +209,10 @@ describe("store: events", () => {
     });
     s.subscribe((e) => seen.push(e.rv));
     s.create("/configmaps", { metadata: { name: "first", namespace: "a" } });
-    assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => a - b),
+    );
     assert.equal(seen.length, 2);
   });
 

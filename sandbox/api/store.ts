@@ -40,7 +40,11 @@ export type AdmissionRequest = {
 /** Mutating admission: returns the (possibly changed) object or throws ApiError to refuse. */
 export type AdmissionPlugin = (req: AdmissionRequest) => KObject;
 /** Validation: returns field errors (422 Invalid) for the object. */
-export type Validator = (type: ResourceType, obj: KObject, old?: KObject) => { field: string; message: string; reason?: string }[];
+export type Validator = (
+  type: ResourceType,
+  obj: KObject,
+  old?: KObject,
+) => { field: string; message: string; reason?: string }[];
 /** Managed-fields bookkeeping for non-apply writes (sandbox/api/patch). */
 export type ManagedFieldsRecorder = (
   before: KObject | undefined,
@@ -58,11 +62,17 @@ export interface StoreOptions {
   now?: () => Date;
 }
 
-const NO_GENERATION = new Set(["/configmaps", "/secrets", "/events", "events.k8s.io/events", "/endpoints", "/serviceaccounts", "coordination.k8s.io/leases", "discovery.k8s.io/endpointslices", "apps/controllerrevisions"]);
-
-function nsName(ns: string | undefined, name: string): string {
-  return ns ? `${ns}/${name}` : name;
-}
+const NO_GENERATION = new Set([
+  "/configmaps",
+  "/secrets",
+  "/events",
+  "events.k8s.io/events",
+  "/endpoints",
+  "/serviceaccounts",
+  "coordination.k8s.io/leases",
+  "discovery.k8s.io/endpointslices",
+  "apps/controllerrevisions",
+]);
 
 function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -103,7 +113,10 @@ export class Store implements ClusterStore {
   managedFields?: ManagedFieldsRecorder;
   readonly now: () => Date;
 
-  constructor(readonly types: TypeSource, opts: Omit<StoreOptions, "types"> = {}) {
+  constructor(
+    readonly types: TypeSource,
+    opts: Omit<StoreOptions, "types"> = {},
+  ) {
     this.historySize = opts.historySize ?? 20_000;
     this.now = opts.now ?? (() => new Date());
   }
@@ -121,7 +134,11 @@ export class Store implements ClusterStore {
     const t = this.types.byKey(key);
     if (!t) {
       const [group, plural] = key.split("/");
-      throw new ApiError(404, "NotFound", `the server could not find the requested resource (${group ? `${plural}.${group}` : plural})`);
+      throw new ApiError(
+        404,
+        "NotFound",
+        `the server could not find the requested resource (${group ? `${plural}.${group}` : plural})`,
+      );
     }
     return t;
   }
@@ -153,7 +170,10 @@ export class Store implements ClusterStore {
   /** Every object of a key, sorted by namespace then name (etcd key order). */
   list(key: string, namespace?: string, opts?: ListOptions): KObject[] {
     const t = this.type(key);
-    const filter = opts?.labelSelector || opts?.fieldSelector ? compileFilter(key, opts.labelSelector, opts.fieldSelector) : undefined;
+    const filter =
+      opts?.labelSelector || opts?.fieldSelector
+        ? compileFilter(key, opts.labelSelector, opts.fieldSelector)
+        : undefined;
     const byNs = this.data.get(key);
     if (!byNs) return [];
     const out: KObject[] = [];
@@ -203,7 +223,9 @@ export class Store implements ClusterStore {
 
   private commit(ev: StoreEvent): void {
     this.history.push(ev);
-    if (this.history.length > this.historySize) this.history.splice(0, this.history.length - this.historySize);
+    // trim in batches: a splice per commit would make every write O(history)
+    if (this.history.length > this.historySize + (this.historySize >> 2))
+      this.history.splice(0, this.history.length - this.historySize);
     this.pending.push(ev);
     if (this.dispatching) return; // a write made by an observer: delivered after the current event, in order
     this.dispatching = true;
@@ -243,6 +265,15 @@ export class Store implements ClusterStore {
     return obj;
   }
 
+  /**
+   * managedFields are recorded for writes that name a field manager (every API request does, from
+   * ?fieldManager= or the user agent). The simulated controllers write in-process without one: tracking
+   * their status churn would cost more than the rest of a write, and SSA conflicts never involve it.
+   */
+  private tracksManagedFields(opts: WriteOptions): boolean {
+    return !!this.managedFields && !opts.applied && opts.fieldManager !== undefined;
+  }
+
   private validate(t: ResourceType, obj: KObject, old?: KObject): void {
     const errors = this.validators.flatMap((v) => v(t, obj, old));
     if (errors.length) throw invalid(t.kind, t.group, obj.metadata.name ?? "", errors);
@@ -255,27 +286,53 @@ export class Store implements ClusterStore {
 
   create(key: string, input: KObject, opts: WriteOptions = {}): KObject {
     const t = this.type(key);
-    if (!t.verbs.includes("create")) throw new ApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
+    if (!t.verbs.includes("create"))
+      throw new ApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
     let obj: KObject = structuredClone(input);
     obj.metadata ??= {};
     const meta = obj.metadata;
     if (t.namespaced) {
-      if (!meta.namespace) throw new ApiError(400, "BadRequest", `the namespace of the provided object does not match the namespace sent on the request`);
+      if (!meta.namespace)
+        throw new ApiError(
+          400,
+          "BadRequest",
+          `the namespace of the provided object does not match the namespace sent on the request`,
+        );
       const ns = this.namespaceObject(meta.namespace);
       if (!ns) throw notFound({ group: "", plural: "namespaces" }, meta.namespace);
       if (ns.metadata.deletionTimestamp)
-        throw new ApiError(403, "Forbidden", `${t.kind.toLowerCase()}s "${meta.name ?? meta.generateName ?? ""}" is forbidden: unable to create new content in namespace ${meta.namespace} because it is being terminated`, {
-          name: meta.name,
-          kind: t.plural,
-          causes: [{ reason: "NamespaceTerminating", message: `namespace ${meta.namespace} is being terminated`, field: "metadata.namespace" }],
-        });
+        throw new ApiError(
+          403,
+          "Forbidden",
+          `${t.kind.toLowerCase()}s "${meta.name ?? meta.generateName ?? ""}" is forbidden: unable to create new content in namespace ${meta.namespace} because it is being terminated`,
+          {
+            name: meta.name,
+            kind: t.plural,
+            causes: [
+              {
+                reason: "NamespaceTerminating",
+                message: `namespace ${meta.namespace} is being terminated`,
+                field: "metadata.namespace",
+              },
+            ],
+          },
+        );
     } else delete meta.namespace;
     if (!meta.name && meta.generateName) {
-      for (let i = 0; i < 8 && (!meta.name || this.get(key, meta.namespace, meta.name)); i++) meta.name = meta.generateName + randomSuffix();
+      for (let i = 0; i < 8 && (!meta.name || this.get(key, meta.namespace, meta.name)); i++)
+        meta.name = meta.generateName + randomSuffix();
     }
-    if (!meta.name) throw invalid(t.kind, t.group, "", [{ field: "metadata.name", message: "Required value: name or generateName is required", reason: "FieldValueRequired" }]);
+    if (!meta.name)
+      throw invalid(t.kind, t.group, "", [
+        {
+          field: "metadata.name",
+          message: "Required value: name or generateName is required",
+          reason: "FieldValueRequired",
+        },
+      ]);
     if (this.get(key, meta.namespace, meta.name)) throw alreadyExists(t, meta.name);
-    if (meta.resourceVersion) throw new ApiError(500, "InternalError", "resourceVersion should not be set on objects to be created");
+    if (meta.resourceVersion)
+      throw new ApiError(500, "InternalError", "resourceVersion should not be set on objects to be created");
     const now = this.now();
     meta.uid = randomUUID();
     meta.creationTimestamp = rfc3339(now);
@@ -284,12 +341,31 @@ export class Store implements ClusterStore {
     this.stamp(t, obj);
     if (!t.custom) applyCreateDefaults(key, obj);
     else if (t.subresources.includes("status")) delete obj.status;
-    if (t.subresources.includes("status") && !t.custom && !["/pods", "/namespaces", "/services", "policy/poddisruptionbudgets"].includes(key)) delete obj.status;
+    if (
+      t.subresources.includes("status") &&
+      !t.custom &&
+      !["/pods", "/namespaces", "/services", "policy/poddisruptionbudgets"].includes(key)
+    )
+      delete obj.status;
     if (!NO_GENERATION.has(key)) meta.generation = 1;
-    obj = this.runAdmission({ key, operation: "CREATE", object: obj, namespace: this.namespaceObject(meta.namespace), dryRun: !!opts.dryRun });
+    obj = this.runAdmission({
+      key,
+      operation: "CREATE",
+      object: obj,
+      namespace: this.namespaceObject(meta.namespace),
+      dryRun: !!opts.dryRun,
+    });
     this.validate(t, obj);
     if (key === "apiextensions.k8s.io/customresourcedefinitions") this.prepareCRD(obj);
-    if (this.managedFields) obj = this.managedFields(undefined, obj, opts.fieldManager ?? "unknown", obj.apiVersion!, rfc3339(now), opts.subresource);
+    if (this.tracksManagedFields(opts))
+      obj = this.managedFields!(
+        undefined,
+        obj,
+        opts.fieldManager ?? "unknown",
+        obj.apiVersion!,
+        rfc3339(now),
+        opts.subresource,
+      );
     if (opts.dryRun) return obj;
     obj.metadata.resourceVersion = String(++this.rv);
     this.put(key, t, obj);
@@ -299,19 +375,33 @@ export class Store implements ClusterStore {
   }
 
   update(key: string, input: KObject, opts: WriteOptions = {}): KObject {
+    return this.replace(key, structuredClone(input), opts);
+  }
+
+  /** update() for an object the caller hands over (a fresh copy nobody else holds). */
+  private replace(key: string, input: KObject, opts: WriteOptions): KObject {
     const t = this.type(key);
     const name = input.metadata?.name;
-    if (!name) throw invalid(t.kind, t.group, "", [{ field: "metadata.name", message: "Required value: name is required", reason: "FieldValueRequired" }]);
+    if (!name)
+      throw invalid(t.kind, t.group, "", [
+        { field: "metadata.name", message: "Required value: name is required", reason: "FieldValueRequired" },
+      ]);
     const ns = t.namespaced ? input.metadata.namespace : undefined;
     const old = this.get(key, ns, name);
     if (!old) throw notFound(t, name);
     const rv = input.metadata.resourceVersion;
     if (rv !== undefined && rv !== "" && rv !== old.metadata.resourceVersion) throw conflict(t, name);
     if ((rv === undefined || rv === "") && t.custom && !opts.subresource)
-      throw invalid(t.kind, t.group, name, [{ field: "metadata.resourceVersion", message: "Invalid value: 0x0: must be specified for an update" }]);
+      throw invalid(t.kind, t.group, name, [
+        { field: "metadata.resourceVersion", message: "Invalid value: 0x0: must be specified for an update" },
+      ]);
     if (input.metadata.uid && input.metadata.uid !== old.metadata.uid)
-      throw new ApiError(409, "Conflict", `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
-    let obj: KObject = structuredClone(input);
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
+    let obj: KObject = input;
     // metadata the client cannot change
     obj.metadata = {
       ...obj.metadata,
@@ -329,13 +419,14 @@ export class Store implements ClusterStore {
     if (!t.namespaced) delete obj.metadata.namespace;
     this.stamp(t, obj);
     if (opts.subresource === "status") {
-      // the status endpoint changes only .status (and nothing else)
-      obj = { ...structuredClone(old), status: obj.status };
-      obj.metadata.resourceVersion = old.metadata.resourceVersion;
+      // the status endpoint changes only .status; stored objects are immutable, so the rest is shared
+      if (isDeepStrictEqual(obj.status, old.status)) return old;
+      obj = { ...old, metadata: { ...old.metadata }, status: obj.status };
     } else if (t.subresources.includes("status")) {
       obj.status = old.status === undefined ? undefined : structuredClone(old.status);
       if (obj.status === undefined) delete obj.status;
-      if (key === "/namespaces" && input.spec?.finalizers && old.metadata.deletionTimestamp === undefined) obj.spec = input.spec;
+      if (key === "/namespaces" && input.spec?.finalizers && old.metadata.deletionTimestamp === undefined)
+        obj.spec = input.spec;
     }
     if (!t.custom && opts.subresource !== "status") {
       if (key === "/services" && old.spec?.clusterIP && !obj.spec?.clusterIP && obj.spec) {
@@ -344,18 +435,46 @@ export class Store implements ClusterStore {
       }
       applyUpdateDefaults(key, obj);
     }
-    if (old.metadata.generation !== undefined && opts.subresource !== "status" && !isDeepStrictEqual(specPart(obj), specPart(old)))
+    if (
+      old.metadata.generation !== undefined &&
+      opts.subresource !== "status" &&
+      !isDeepStrictEqual(specPart(obj), specPart(old))
+    )
       obj.metadata.generation = (old.metadata.generation ?? 0) + 1;
     if (opts.subresource !== "status")
-      obj = this.runAdmission({ key, operation: "UPDATE", object: obj, oldObject: old, namespace: this.namespaceObject(obj.metadata.namespace), dryRun: !!opts.dryRun });
-    this.validate(t, obj, old);
-    if (this.managedFields) obj = this.managedFields(old, obj, opts.fieldManager ?? "unknown", obj.apiVersion!, rfc3339(this.now()), opts.subresource);
+      obj = this.runAdmission({
+        key,
+        operation: "UPDATE",
+        object: obj,
+        oldObject: old,
+        namespace: this.namespaceObject(obj.metadata.namespace),
+        dryRun: !!opts.dryRun,
+      });
+    if (opts.subresource !== "status") this.validate(t, obj, old);
+    if (this.tracksManagedFields(opts))
+      obj = this.managedFields!(
+        old,
+        obj,
+        opts.fieldManager ?? "unknown",
+        obj.apiVersion!,
+        rfc3339(this.now()),
+        opts.subresource,
+      );
     // a no-op update does not bump the resourceVersion (as etcd3 storage does)
-    if (isDeepStrictEqual(withoutVolatileMeta(obj), withoutVolatileMeta(old)) && isDeepStrictEqual(obj.metadata.managedFields, old.metadata.managedFields))
+    if (
+      opts.subresource !== "status" &&
+      isDeepStrictEqual(withoutVolatileMeta(obj), withoutVolatileMeta(old)) &&
+      isDeepStrictEqual(obj.metadata.managedFields, old.metadata.managedFields)
+    )
       return old;
     if (opts.dryRun) return { ...obj, metadata: { ...obj.metadata, resourceVersion: old.metadata.resourceVersion } };
     // the last finalizer gone from an object being deleted: it goes for real
-    if (obj.metadata.deletionTimestamp && !(obj.metadata.finalizers?.length) && !(key === "/namespaces" && obj.spec?.finalizers?.length) && !(key === "/pods" && this.podAwaitsKubelet(obj))) {
+    if (
+      obj.metadata.deletionTimestamp &&
+      !obj.metadata.finalizers?.length &&
+      !(key === "/namespaces" && obj.spec?.finalizers?.length) &&
+      !(key === "/pods" && this.podAwaitsKubelet(obj))
+    ) {
       obj.metadata.resourceVersion = String(++this.rv);
       return this.purge(key, t, obj, old);
     }
@@ -366,18 +485,28 @@ export class Store implements ClusterStore {
     return obj;
   }
 
-  mutate(key: string, namespace: string | undefined, name: string, fn: (obj: KObject) => void | false, opts: WriteOptions = {}): KObject | undefined {
+  mutate(
+    key: string,
+    namespace: string | undefined,
+    name: string,
+    fn: (obj: KObject) => void | false,
+    opts: WriteOptions = {},
+  ): KObject | undefined {
     const cur = this.get(key, namespace, name);
     if (!cur) return undefined;
     const copy = structuredClone(cur);
     if (fn(copy) === false) return cur;
     copy.metadata.resourceVersion = cur.metadata.resourceVersion;
-    return this.update(key, copy, opts);
+    return this.replace(key, copy, opts);
   }
 
   /** A pod on a node is deleted gracefully: the kubelet finishes it (sets grace 0) after its containers stop. */
   private podAwaitsKubelet(pod: KObject): boolean {
-    return !!pod.spec?.nodeName && pod.metadata.deletionGracePeriodSeconds !== 0 && !["Succeeded", "Failed"].includes(pod.status?.phase);
+    return (
+      !!pod.spec?.nodeName &&
+      pod.metadata.deletionGracePeriodSeconds !== 0 &&
+      !["Succeeded", "Failed"].includes(pod.status?.phase)
+    );
   }
 
   delete(key: string, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KObject {
@@ -386,9 +515,19 @@ export class Store implements ClusterStore {
     if (!cur) throw notFound(t, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== cur.metadata.uid)
-      throw new ApiError(409, "Conflict", `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`, { name, group: t.group || undefined, kind: t.plural });
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`,
+        { name, group: t.group || undefined, kind: t.plural },
+      );
     if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion)
-      throw new ApiError(409, "Conflict", `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`, { name, group: t.group || undefined, kind: t.plural });
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`,
+        { name, group: t.group || undefined, kind: t.plural },
+      );
     const obj = structuredClone(cur);
     const meta = obj.metadata;
     const nowStr = rfc3339(this.now());
@@ -403,9 +542,14 @@ export class Store implements ClusterStore {
     finalizers = meta.finalizers ?? [];
 
     if (key === "/pods") {
-      const grace = opts.gracePeriodSeconds ?? cur.metadata.deletionGracePeriodSeconds ?? cur.spec?.terminationGracePeriodSeconds ?? 30;
+      const grace =
+        opts.gracePeriodSeconds ??
+        cur.metadata.deletionGracePeriodSeconds ??
+        cur.spec?.terminationGracePeriodSeconds ??
+        30;
       meta.deletionGracePeriodSeconds = Math.min(grace, cur.metadata.deletionGracePeriodSeconds ?? grace);
-      if (!cur.spec?.nodeName || ["Succeeded", "Failed"].includes(cur.status?.phase)) meta.deletionGracePeriodSeconds = 0;
+      if (!cur.spec?.nodeName || ["Succeeded", "Failed"].includes(cur.status?.phase))
+        meta.deletionGracePeriodSeconds = 0;
       meta.deletionTimestamp ??= rfc3339(new Date(this.now().getTime() + meta.deletionGracePeriodSeconds * 1000));
     } else if (key === "/namespaces") {
       meta.deletionTimestamp ??= nowStr;
@@ -456,17 +600,35 @@ export class Store implements ClusterStore {
     const names = crd.spec?.names ?? {};
     const time = rfc3339(this.now());
     crd.status = {
-      acceptedNames: { plural: names.plural, singular: names.singular ?? names.plural, kind: names.kind, listKind: names.listKind ?? `${names.kind}List`, ...(names.shortNames ? { shortNames: names.shortNames } : {}), ...(names.categories ? { categories: names.categories } : {}) },
+      acceptedNames: {
+        plural: names.plural,
+        singular: names.singular ?? names.plural,
+        kind: names.kind,
+        listKind: names.listKind ?? `${names.kind}List`,
+        ...(names.shortNames ? { shortNames: names.shortNames } : {}),
+        ...(names.categories ? { categories: names.categories } : {}),
+      },
       conditions: [
-        { type: "NamesAccepted", status: "True", lastTransitionTime: time, reason: "NoConflicts", message: "no conflicts found" },
-        { type: "Established", status: "True", lastTransitionTime: time, reason: "InitialNamesAccepted", message: "the initial names have been accepted" },
+        {
+          type: "NamesAccepted",
+          status: "True",
+          lastTransitionTime: time,
+          reason: "NoConflicts",
+          message: "no conflicts found",
+        },
+        {
+          type: "Established",
+          status: "True",
+          lastTransitionTime: time,
+          reason: "InitialNamesAccepted",
+          message: "the initial names have been accepted",
+        },
       ],
       storedVersions: (crd.spec?.versions ?? []).filter((v: any) => v.storage).map((v: any) => v.name),
     };
     names.singular ??= String(names.kind ?? "").toLowerCase();
     names.listKind ??= `${names.kind}List`;
   }
-
 }
 
 export function createStore(opts: StoreOptions): Store {

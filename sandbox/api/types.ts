@@ -186,6 +186,8 @@ export interface WriteOptions {
   actor?: string;
   /** "status" (and "scale" for update) writes only that part of the object */
   subresource?: "status" | "scale";
+  /** server-side apply already computed metadata.managedFields: keep them as given */
+  applied?: boolean;
 }
 
 export interface DeleteOptions {

@@ -37,7 +37,12 @@ function bookmark(type: ResourceType, rv: number, initialEventsEnd = false): str
 
 export type WatchHandle = { resource: string; cut: () => void };
 
-export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRequest, done: (code: number) => void): void {
+export function serveWatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  w: WatchRequest,
+  done: (code: number) => void,
+): void {
   const { store, type, key } = w;
   const inScope = (o: KObject) => !w.namespace || o.metadata.namespace === w.namespace;
   const matches = (o: KObject | undefined) => !!o && inScope(o) && (!w.filter || matchFilter(w.filter, o));
@@ -79,7 +84,20 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRe
   } else {
     const from = Number(rvParam);
     if (!Number.isInteger(from) || from < 0) {
-      res.write(JSON.stringify({ type: "ERROR", object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `invalid resource version: ${rvParam}`, reason: "BadRequest", code: 400 } }) + "\n");
+      res.write(
+        JSON.stringify({
+          type: "ERROR",
+          object: {
+            kind: "Status",
+            apiVersion: "v1",
+            metadata: {},
+            status: "Failure",
+            message: `invalid resource version: ${rvParam}`,
+            reason: "BadRequest",
+            code: 400,
+          },
+        }) + "\n",
+      );
       finish();
       return;
     }
@@ -88,7 +106,15 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRe
       res.write(
         JSON.stringify({
           type: "ERROR",
-          object: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `too old resource version: ${from} (${store.oldestResumableVersion})`, reason: "Expired", code: 410 },
+          object: {
+            kind: "Status",
+            apiVersion: "v1",
+            metadata: {},
+            status: "Failure",
+            message: `too old resource version: ${from} (${store.oldestResumableVersion})`,
+            reason: "Expired",
+            code: 410,
+          },
         }) + "\n",
       );
       finish();

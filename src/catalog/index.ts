@@ -1,0 +1,3 @@
+export * from "./version.js";
+export * from "./catalog.js";
+export * from "./rules.js";

@@ -88,3 +88,35 @@ export function parseBody(text: string, contentType: string | undefined): unknow
     );
   }
 }
+
+/** What Go's encoding/json says about text that is not JSON (the API server passes it on), or undefined when it parses. */
+export function goJsonSyntaxError(text: string): string | undefined {
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (e) {
+    const m = (e as Error).message;
+    const at = /at position (\d+)/.exec(m);
+    const ch = at ? text[Number(at[1])] : /Unexpected token '(.)'/.exec(m)?.[1];
+    if (ch === undefined || /Unexpected end|Unterminated string/.test(m)) return "unexpected end of JSON input";
+    const context = /Expected property name/.test(m)
+      ? "looking for beginning of object key string"
+      : /after property name/.test(m)
+        ? "after object key"
+        : /after property value/.test(m)
+          ? "after object key:value pair"
+          : /after array element/.test(m)
+            ? "after array element"
+            : /after JSON/.test(m)
+              ? "after top-level value"
+              : "looking for beginning of value";
+    return `invalid character '${ch}' ${context}`;
+  }
+}
+
+/** Go's name for the JSON value kind in "cannot unmarshal X into Go value of type T". */
+export function goJsonKind(v: unknown): string {
+  if (Array.isArray(v)) return "array";
+  if (v === null) return "null";
+  return typeof v === "object" ? "object" : typeof v === "boolean" ? "bool" : (typeof v as string);
+}

@@ -195,7 +195,9 @@ function newRequirementValues(key: string, op: SelectorRequirement["operator"], 
   const errs: string[] = [];
   values.forEach((v, i) => {
     if ((op === "GreaterThan" || op === "LessThan") && !/^[+-]?\d+$/.test(v))
-      errs.push(`values[${i}]: Invalid value: ${JSON.stringify(v)}: for 'Gt', 'Lt' operators, the value must be an integer`);
+      errs.push(
+        `values[${i}]: Invalid value: ${JSON.stringify(v)}: for 'Gt', 'Lt' operators, the value must be an integer`,
+      );
   });
   values.forEach((v, i) => {
     if (v.length > 63)
@@ -314,7 +316,11 @@ const EXTRA_FIELDS: Record<string, string[]> = {
   "batch/jobs": ["status.successful"],
 };
 
-export function parseFieldSelector(selector: string | undefined | null, key: string): FieldRequirement[] {
+export function parseFieldSelector(
+  selector: string | undefined | null,
+  key: string,
+  opts: { custom?: boolean } = {},
+): FieldRequirement[] {
   if (!selector) return [];
   const allowed = new Set(["metadata.name", "metadata.namespace", ...(EXTRA_FIELDS[key] ?? [])]);
   const out: FieldRequirement[] = [];
@@ -325,19 +331,16 @@ export function parseFieldSelector(selector: string | undefined | null, key: str
     const m = term.match(/^([^=!]+)(==|=|!=)(.*)$/);
     if (!m) throw new ApiError(400, "BadRequest", `invalid selector: '${selector}'; can't understand '${term}'`);
     const field = m[1].trim();
-    if (!allowed.has(field)) {
-      const kind = key.split("/")[1].replace(/s$/, "");
-      const Kind = kind.charAt(0).toUpperCase() + kind.slice(1);
-      throw new ApiError(400, "BadRequest", `field label not supported: ${field}`, {
-        causes: [
-          {
-            reason: "FieldValueInvalid",
-            message: `"${field}" is not a known field selector: only "metadata.name", "metadata.namespace" for ${Kind}`,
-            field: "fieldSelector",
-          },
-        ],
-      });
-    }
+    if (!allowed.has(field))
+      // kinds with a registered field-label conversion (and custom resources) refuse in their own words; the rest
+      // fall through to runtime.DefaultMetaV1FieldSelectorConversion
+      throw new ApiError(
+        400,
+        "BadRequest",
+        EXTRA_FIELDS[key] || opts.custom
+          ? `field label not supported: ${field}`
+          : `"${field}" is not a known field selector: only "metadata.name", "metadata.namespace"`,
+      );
     out.push({ field, op: m[2] === "!=" ? "!=" : "=", value: m[3].trim() });
   }
   return out;
@@ -363,8 +366,13 @@ export interface Filter {
   fields: FieldRequirement[];
 }
 
-export function compileFilter(key: string, labelSelector?: string | null, fieldSelector?: string | null): Filter {
-  return { labels: parseLabelSelector(labelSelector), fields: parseFieldSelector(fieldSelector, key) };
+export function compileFilter(
+  key: string,
+  labelSelector?: string | null,
+  fieldSelector?: string | null,
+  opts: { custom?: boolean } = {},
+): Filter {
+  return { labels: parseLabelSelector(labelSelector), fields: parseFieldSelector(fieldSelector, key, opts) };
 }
 
 export function matchFilter(f: Filter, obj: KObject): boolean {

@@ -4,7 +4,17 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { Authenticator, unauthorized, type UserInfo } from "./auth.js";
-import { cachedJson, parseBody, readBody, sendJson, sendStatus, sendText, successStatus } from "./http.js";
+import {
+  cachedJson,
+  goJsonKind,
+  goJsonSyntaxError,
+  parseBody,
+  readBody,
+  sendJson,
+  sendStatus,
+  sendText,
+  successStatus,
+} from "./http.js";
 import { RequestLog } from "./requestlog.js";
 import { compileFilter, matchFilter, type Filter } from "./selectors.js";
 import type { Store } from "./store.js";
@@ -111,6 +121,43 @@ const CONTINUE_TTL_MS = 5 * 60_000;
 
 /** Created by kube-apiserver itself at start (its "start-system-namespaces-controller" post-start hook). */
 const SYSTEM_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/**
+ * JSON, merge and strategic merge patch bodies decoded with the apiserver's errors (handlers/patch.go): under
+ * fieldValidation Warn (the default) or Strict, JSON and merge patches are first decoded strictly.
+ */
+function decodePatchBody(text: string, contentType: string, fieldValidation: string): unknown {
+  const strict = fieldValidation !== "Ignore";
+  const fail = (message: string) => new ApiError(400, "BadRequest", message);
+  const syntax = goJsonSyntaxError(text);
+  if (contentType === "application/strategic-merge-patch+json") {
+    if (syntax) throw fail(syntax);
+    const v = JSON.parse(text);
+    if (goJsonKind(v) !== "object")
+      throw fail(`json: cannot unmarshal ${goJsonKind(v)} into Go value of type map[string]interface {}`);
+    return v;
+  }
+  if (syntax)
+    throw fail(
+      strict
+        ? `error decoding patch: ${syntax}`
+        : contentType === "application/merge-patch+json"
+          ? "Invalid JSON Patch"
+          : syntax,
+    );
+  const v = JSON.parse(text);
+  if (contentType === "application/json-patch+json" && !Array.isArray(v) && v !== null)
+    throw fail(
+      strict
+        ? `error decoding patch: json: cannot unmarshal ${goJsonKind(v)} into Go value of type []handlers.jsonPatchOp`
+        : `json: cannot unmarshal ${goJsonKind(v)} into Go value of type jsonpatch.Patch`,
+    );
+  if (contentType === "application/merge-patch+json" && strict && goJsonKind(v) !== "object" && v !== null)
+    throw fail(
+      `error decoding patch: json: cannot unmarshal ${goJsonKind(v)} into Go value of type map[string]interface {}`,
+    );
+  return v;
+}
 
 function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -450,7 +497,9 @@ export class ApiServer {
       case "list":
         return this.list(req, res, t, q);
       case "watch": {
-        let filter: Filter | undefined = compileFilter(t.key, q.get("labelSelector"), q.get("fieldSelector"));
+        let filter: Filter | undefined = compileFilter(t.key, q.get("labelSelector"), q.get("fieldSelector"), {
+          custom: t.type.custom,
+        });
         if (t.name)
           filter = {
             labels: filter.labels,
@@ -663,7 +712,7 @@ export class ApiServer {
       offset = parsed!.offset;
       snapId = parsed!.id;
     } else {
-      const filter = compileFilter(t.key, q.get("labelSelector"), q.get("fieldSelector"));
+      const filter = compileFilter(t.key, q.get("labelSelector"), q.get("fieldSelector"), { custom: t.type.custom });
       const all = store.list(t.key, t.namespace);
       items = filter.labels.length || filter.fields.length ? all.filter((o) => matchFilter(filter, o)) : all;
       rv = store.resourceVersion;
@@ -740,7 +789,11 @@ export class ApiServer {
         "UnsupportedMediaType",
         `the body of the request was in an unknown format - accepted media types include: ${t.type.custom ? "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml" : patchTypes.join(", ")}`,
       );
-    const body = parseBody(await readBody(req), ct);
+    const text = await readBody(req);
+    const body =
+      ct === "application/apply-patch+yaml"
+        ? parseBody(text, ct)
+        : decodePatchBody(text, ct, q.get("fieldValidation") || "Warn");
     const subresource = t.subresource === "status" ? "status" : undefined;
     const now = rfc3339(new Date());
     const fm = q.get("fieldManager") ?? undefined;

@@ -151,7 +151,11 @@ function namespaceObjects(s: Scenario): KObject[] {
       kind: "Namespace",
       metadata: {
         name: n.name,
-        ...(Object.keys(n.labels).length ? { labels: { ...n.labels } } : {}),
+        ...(n.initialLabels
+          ? { labels: { ...n.initialLabels } }
+          : Object.keys(n.labels).length
+            ? { labels: { ...n.labels } }
+            : {}),
         ...(Object.keys(n.annotations).length ? { annotations: { ...n.annotations } } : {}),
       },
     })),
@@ -494,4 +498,39 @@ export async function loadIntoStore(store: ClusterStore, s: Scenario, opts: Load
     opts.onPhase?.(phase.name, phase.objects.length, Date.now() - started);
     await sleep(0);
   }
+  await relabelNamespaces(store, s, actor, opts.idle);
+}
+
+/** Namespaces deployed under `initialLabels` get their final `labels` once their pods exist. */
+async function relabelNamespaces(
+  store: ClusterStore,
+  s: Scenario,
+  actor: string,
+  idle?: () => Promise<void>,
+): Promise<void> {
+  const changed = s.namespaces.filter((n) => n.initialLabels);
+  if (!changed.length) return;
+  const end = Date.now() + 60_000;
+  const settled = () =>
+    changed.every((n) => {
+      const pods = store.list("/pods", n.name);
+      const wanted = n.workloads.reduce(
+        (sum, w) => sum + (w.kind === "Deployment" || w.kind === "StatefulSet" ? (w.replicas ?? 1) : 0),
+        0,
+      );
+      return (
+        pods.filter((p) => p.metadata.annotations?.["sidecar.istio.io/status"] || p.status?.phase).length >= wanted
+      );
+    });
+  while (!settled() && Date.now() < end) await (idle ? Promise.race([idle(), sleep(200)]) : sleep(50));
+  for (const n of changed)
+    store.mutate(
+      "/namespaces",
+      undefined,
+      n.name,
+      (ns) => {
+        ns.metadata.labels = { ...n.labels, "kubernetes.io/metadata.name": n.name };
+      },
+      { actor, fieldManager: "kubectl-label" },
+    );
 }

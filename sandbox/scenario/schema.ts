@@ -102,12 +102,28 @@ const timingSchema = z.strictObject({
   crashLoopMs: millis.default(1000),
 });
 
-const tokenSchema = z.strictObject({
-  name: z.string().min(1),
-  token: z.string().min(16, "tokens must be at least 16 characters (a bearer token that is hard to guess)"),
-  groups: z.array(z.string().min(1)).default([]),
-  role: z.enum(["admin", "edit", "view"]),
-});
+const tokenSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    token: z.string().min(16, "tokens must be at least 16 characters (a bearer token that is hard to guess)"),
+    groups: z.array(z.string().min(1)).default([]),
+    /** a preset (cluster-admin, edit without RBAC writes, view without secrets) … */
+    role: z.enum(["admin", "edit", "view"]).optional(),
+    /** … or RBAC-style rules of its own, which replace the preset */
+    rules: z
+      .array(
+        z.strictObject({
+          verbs: z.array(z.string().min(1)).min(1),
+          apiGroups: z.array(z.string()).min(1),
+          resources: z.array(z.string().min(1)).min(1),
+          namespaces: z.array(z.string().min(1)).optional(),
+        }),
+      )
+      .optional(),
+  })
+  .refine((t) => t.role !== undefined || t.rules !== undefined, {
+    error: "a token needs a role (admin, edit or view) or rules",
+  });
 
 const revisionSchema = z.strictObject({
   version: istioVersion,
@@ -189,6 +205,12 @@ const workloadSchema = z.strictObject({
 const namespaceSchema = z.strictObject({
   name: dnsLabel("a namespace name"),
   labels: labels.default({}),
+  /**
+   * the labels the namespace had when its workloads were first deployed; once their pods run, the
+   * namespace is relabelled to `labels` — e.g. injection enabled then disabled: pods keep sidecars
+   * that a restart would drop
+   */
+  initialLabels: labels.optional(),
   annotations: annotations.default({}),
   workloads: z.array(workloadSchema).default([]),
 });

@@ -9,11 +9,11 @@ import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
- 
+
 import { startSandbox, type Sandbox } from "../../sandbox/index.js";
- 
+
 import { renderRevision } from "../../sandbox/istio/render.js";
- 
+
 import { loadScenario } from "../../sandbox/scenario/schema.js";
 import { kubectl } from "../../test/helpers/kubectl.js";
 import { loadCluster } from "../kube/config.js";
@@ -78,7 +78,8 @@ describe("meshlift CLI against the demo sandbox", () => {
     sb = await startSandbox({
       scenario: { ...scenario, tokens: [...scenario.tokens, narrow] } as typeof scenario,
       port: 0,
-      timing: { podStartMs: 20, podReadyMs: 20, podTerminateMs: 20 },
+      // every pod, the Job's included, settles before the tests read the mesh
+      timing: { podStartMs: 20, podReadyMs: 20, podTerminateMs: 20, jobRunMs: 20 },
     });
     await sb.idle();
     env = { KUBECONFIG: sb.kubeconfigPath, HOME: tmp };
@@ -137,6 +138,11 @@ describe("meshlift CLI against the demo sandbox", () => {
     for (const ns of listed.items)
       assert.equal(shown.get(ns.metadata.name), expected(ns.metadata.labels ?? {}), `namespace ${ns.metadata.name}`);
     assert.match(r.stdout, /No stale proxies/);
+    // legacy-billing: injection switched off after deployment; webhook-injected pods would lose their sidecar
+    assert.match(
+      r.stdout + r.stderr,
+      /1 pod would lose the sidecar when restarted \(e\.g\. legacy-billing\/invoice-renderer-/,
+    );
     assert.ok(!r.stdout.includes(ESC), "no colour outside a terminal");
   });
 
@@ -353,7 +359,8 @@ describe("precheck on a cluster newer than the target supports", () => {
     sb = await startSandbox({
       scenario: { ...loadScenario("demo"), kubernetesVersion: "1.36.1" },
       port: 0,
-      timing: { podStartMs: 20, podReadyMs: 20, podTerminateMs: 20 },
+      // every pod, the Job's included, settles before the tests read the mesh
+      timing: { podStartMs: 20, podReadyMs: 20, podTerminateMs: 20, jobRunMs: 20 },
     });
     await sb.idle();
   });

@@ -2,7 +2,7 @@
 // faults injected through the sandbox (a 410 on watch, a cut connection).
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
- 
+
 import { startSandbox, type Sandbox } from "../../sandbox/index.js";
 import { ResourceCache, type CacheChange, type CacheLifecycleEvent } from "./cache.js";
 import { loadCluster, type Cluster } from "./config.js";

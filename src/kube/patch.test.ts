@@ -2,7 +2,7 @@
 // manager reach the server, and optimistic concurrency really refuses a stale write.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
- 
+
 import { startSandbox, type Sandbox } from "../../sandbox/index.js";
 import { loadCluster, type Cluster } from "./config.js";
 import { KubeError } from "./errors.js";

@@ -30,19 +30,17 @@ async function scripted(responses: ((res: http.ServerResponse, req: http.Incomin
 const status =
   (code: number, reason: string, extra: Record<string, unknown> = {}) =>
   (res: http.ServerResponse) =>
-    res
-      .writeHead(code, { "content-type": "application/json", ...(extra.headers as object) })
-      .end(
-        JSON.stringify({
-          kind: "Status",
-          apiVersion: "v1",
-          status: "Failure",
-          reason,
-          message: `${reason} happened`,
-          code,
-          ...(extra.body as object),
-        }),
-      );
+    res.writeHead(code, { "content-type": "application/json", ...(extra.headers as object) }).end(
+      JSON.stringify({
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        reason,
+        message: `${reason} happened`,
+        code,
+        ...(extra.body as object),
+      }),
+    );
 const ok = (res: http.ServerResponse) => res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
 
 describe("withRetry against a live HTTP server", () => {

@@ -2,7 +2,7 @@
 // must agree, warm must follow changes, and optional sources fail softly into notes.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
- 
+
 import { startSandbox, type Sandbox } from "../../sandbox/index.js";
 import { loadCluster, type Cluster } from "./config.js";
 import { mergePatch } from "./patch.js";

@@ -19,6 +19,7 @@ import { toTable } from "./api/table.js";
 import { ApiError, resourceKey, type KObject, type SimTiming } from "./api/types.js";
 import { unknownFields, validateObject } from "./api/validate.js";
 import { startControllers, evictionAllowed, recordEviction } from "./controllers/index.js";
+import { startSailController } from "./sail/controller.js";
 import { EVICTION_REFUSED_MESSAGE } from "./controllers/disruption.js";
 import { Faults } from "./faults.js";
 import { renderMeshMetrics } from "./istio/metrics.js";
@@ -127,6 +128,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   };
 
   const controllers = startControllers(store, { timing, podFault: (pod) => faults.podFault(pod), nodes: [] });
+  const sail = startSailController(store); // acts only on sailoperator.io objects; its timers never hold the process
   const proxy = serviceProxyHandler(store, faults);
 
   const isAdmin = (u: UserInfo | undefined) =>
@@ -275,6 +277,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     idle: () => controllers.idle(),
     async stop() {
       controllers.stop();
+      sail.stop();
       await server.close();
     },
   };

@@ -48,6 +48,9 @@ export function applyCreateDefaults(key: string, obj: KObject): void {
       obj.spec = { finalizers: ["kubernetes"], ...(obj.spec ?? {}) };
       obj.status = { phase: "Active" };
       break;
+    case "/secrets":
+      obj.type ??= "Opaque";
+      break;
     case "/pods":
       defaultPodSpec(spec);
       obj.status = { phase: "Pending", qosClass: "BestEffort" };

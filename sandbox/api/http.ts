@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import { ApiError, type KObject } from "./types.js";
+import { decodeProtobufBody, PROTOBUF_MEDIA_TYPE } from "./protobuf/decode.js";
 
 const jsonCache = new WeakMap<object, string>();
 
@@ -53,6 +54,14 @@ export function successStatus(details?: Record<string, unknown>): KObject {
 }
 
 export async function readBody(req: IncomingMessage, limit = 64 * 1024 * 1024): Promise<string> {
+  const bytes = await readBodyBuffer(req, limit);
+  // protobuf is binary: latin1 keeps one char per byte, so parseBody gets the exact bytes back
+  return mediaType(req.headers["content-type"]) === PROTOBUF_MEDIA_TYPE
+    ? bytes.toString("latin1")
+    : bytes.toString("utf8");
+}
+
+export async function readBodyBuffer(req: IncomingMessage, limit = 64 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -60,22 +69,28 @@ export async function readBody(req: IncomingMessage, limit = 64 * 1024 * 1024): 
     if (size > limit) throw new ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728");
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return Buffer.concat(chunks);
 }
 
-/** Parses a request body as JSON (or YAML for apply patches), with the server's decode error. */
-export function parseBody(text: string, contentType: string | undefined): unknown {
-  const ct = (contentType ?? "application/json").split(";")[0].trim();
-  if (
-    ct === "application/vnd.kubernetes.protobuf" ||
-    ct === "application/cbor" ||
-    ct === "application/apply-patch+cbor"
-  )
+function mediaType(contentType: string | undefined): string {
+  return (contentType ?? "application/json").split(";")[0].trim();
+}
+
+/**
+ * Parses a request body as JSON, YAML (apply patches) or Kubernetes protobuf (kubectl ≥ 1.32 typed writes),
+ * with the server's decode error. A protobuf body comes as a Buffer or as readBody's latin1 string.
+ */
+export function parseBody(body: string | Buffer, contentType: string | undefined): unknown {
+  const ct = mediaType(contentType);
+  if (ct === PROTOBUF_MEDIA_TYPE)
+    return decodeProtobufBody(typeof body === "string" ? Buffer.from(body, "latin1") : body);
+  if (ct === "application/cbor" || ct === "application/apply-patch+cbor")
     throw new ApiError(
       415,
       "UnsupportedMediaType",
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${PROTOBUF_MEDIA_TYPE}`,
     );
+  const text = typeof body === "string" ? body : body.toString("utf8");
   if (text.trim() === "") return undefined;
   try {
     if (ct === "application/yaml" || ct === "application/apply-patch+yaml") return parseYaml(text);

@@ -10,6 +10,7 @@ import { resolveFenceposts } from "../controllers/deployment.js";
 import { ownerRefTo, POD_TEMPLATE_HASH, REVISION_ANNOTATION, templateHash } from "../controllers/meta.js";
 import { injectPod } from "../istio/injector.js";
 import { renderGateway, renderRevision, renderTag, revisionSuffix } from "../istio/render.js";
+import { sailCRDs } from "../sail/crds.js";
 import { envoyFilterObject } from "./istio-config.js";
 import type { Revision, Scenario, Workload } from "./schema.js";
 import { pdbObject, serviceObject, workloadObject, type PreInjector } from "./workloads.js";
@@ -258,7 +259,7 @@ export function scenarioPhases(s: Scenario): ScenarioPhase[] {
     }
   }
   return [
-    { name: "crds", objects: s.istio.crds ? istioCRDs() : [] },
+    { name: "crds", objects: [...(s.istio.crds ? istioCRDs() : []), ...(s.sail?.enabled ? sailCRDs() : [])] },
     { name: "nodes", objects: nodeObjects(s) },
     { name: "namespaces", objects: namespaceObjects(s) },
     { name: "control-plane", objects: controlPlane },

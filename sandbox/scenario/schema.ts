@@ -260,6 +260,8 @@ const scenarioFields = z.strictObject({
   timing: timingSchema.prefault({}),
   tokens: z.array(tokenSchema).min(1).optional(),
   istio: istioSchema.prefault({}),
+  /** install the Sail operator's CRDs (Istio, IstioRevision, IstioRevisionTag); the simulated operator always runs */
+  sail: z.strictObject({ enabled: z.boolean().default(false) }).optional(),
   namespaces: z.array(namespaceSchema).default([]),
   gateways: z.array(gatewaySchema).default([]),
   istioConfig: z.array(rawObject).default([]),

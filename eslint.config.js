@@ -3,7 +3,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: [".sandbox/", "node_modules/", "dist/", "web/dist/", "test-artifacts/", "bench/results/", "**/*.mjs", "**/*.js"] },
+  {
+    ignores: [
+      ".sandbox/",
+      "node_modules/",
+      "dist/",
+      "web/dist/",
+      "test-artifacts/",
+      "bench/results/",
+      "**/*.mjs",
+      "**/*.js",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

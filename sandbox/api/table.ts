@@ -625,22 +625,50 @@ export function evalSimpleJsonPath(obj: unknown, path: string): unknown {
     .trim()
     .replace(/^\{|\}$/g, "")
     .replace(/^\$/, "");
-  const steps: (string | number)[] = [];
-  const re = /\.([A-Za-z0-9_\-$]+)|\[(\d+)\]|\[['"]([^'"]+)['"]\]/g;
+  type Step =
+    | string
+    | number
+    | { wildcard: true }
+    | { filter: (string | number)[]; op: "==" | "!="; value: string }
+    | { has: (string | number)[] };
+  const steps: Step[] = [];
+  // .name, [0], ['name'], [*], [?(@.a.b=="v")], [?(@.a!='v')], [?(@.a)] — the subset CRD printer columns use
+  const re =
+    /\.([A-Za-z0-9_\-$]+)|\[(\d+)\]|\[['"]([^'"]+)['"]\]|\[\*\]|\[\?\(@((?:\.[A-Za-z0-9_\-$]+)+)\s*(?:(==|!=)\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_.\-]+)))?\)\]/g;
   let m: RegExpExecArray | null;
   let consumed = 0;
   while ((m = re.exec(expr)) !== null) {
     if (m.index !== consumed) return undefined;
     consumed = re.lastIndex;
-    steps.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : m[3]));
+    if (m[0] === "[*]") steps.push({ wildcard: true });
+    else if (m[4] !== undefined) {
+      const sub = m[4].split(".").filter(Boolean);
+      if (m[5]) steps.push({ filter: sub, op: m[5] as "==" | "!=", value: m[6] ?? m[7] ?? m[8] ?? "" });
+      else steps.push({ has: sub });
+    } else steps.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : m[3]));
   }
   if (consumed !== expr.length) return undefined;
-  let cur: any = obj;
-  for (const s of steps) {
-    if (cur === null || cur === undefined) return undefined;
-    cur = cur[s];
+  const dig = (o: any, p: (string | number)[]) =>
+    p.reduce((a, k) => (a === null || a === undefined ? undefined : a[k]), o);
+  let cur: any[] = [obj];
+  for (const st of steps) {
+    const next: any[] = [];
+    for (const c of cur) {
+      if (c === null || c === undefined) continue;
+      if (typeof st === "string" || typeof st === "number") next.push(c[st]);
+      else if ("wildcard" in st) next.push(...(Array.isArray(c) ? c : Object.values(c)));
+      else if ("filter" in st) {
+        for (const e of Array.isArray(c) ? c : []) {
+          const v = dig(e, st.filter);
+          const eq = v !== undefined && v !== null && String(v) === st.value;
+          if (st.op === "==" ? eq : !eq) next.push(e);
+        }
+      } else for (const e of Array.isArray(c) ? c : []) if (dig(e, st.has) !== undefined) next.push(e);
+    }
+    cur = next;
   }
-  return cur;
+  // a column shows the first result, as kubectl's and the apiserver's table printers do
+  return cur.find((v) => v !== undefined);
 }
 
 /** A CRD printer column cell (apiextensions tableconvertor): dates become ages, lists and objects JSON. */

@@ -151,16 +151,12 @@ describe("IstioRevision", () => {
     assert.equal(ready.stdout, "True");
   });
 
-  test(
-    "kubectl shows READY and IN USE from the conditions",
-    { todo: "sandbox/api/table.ts evaluates no JSONPath filters ([?(@.type==...)]), so these cells print empty" },
-    async (t) => {
-      const bin = kubectlBinaries().at(-1);
-      if (!bin) return t.skip("no kubectl on this machine");
-      const out = await kubectl(bin.path, sb.kubeconfigPath, ["get", "istiorevisions", "--no-headers"]);
-      assert.match(out.stdout, /^1-28-10\s+istio-system\s+(<none>\s+)?True\s+Healthy\s+False\s+v1\.28\.11\s/);
-    },
-  );
+  test("kubectl shows READY and IN USE from the conditions", async (t) => {
+    const bin = kubectlBinaries().at(-1);
+    if (!bin) return t.skip("no kubectl on this machine");
+    const out = await kubectl(bin.path, sb.kubeconfigPath, ["get", "istiorevisions", "--no-headers"]);
+    assert.match(out.stdout, /^1-28-10\s+istio-system\s+(<none>\s+)?True\s+Healthy\s+False\s+v1\.28\.11\s/);
+  });
 
   test("deleting the IstioRevision garbage-collects everything it installed", async () => {
     sb.store.delete(ISTIO_REVISION_KEY, undefined, "1-28-10");

@@ -634,7 +634,7 @@ export function evalSimpleJsonPath(obj: unknown, path: string): unknown {
   const steps: Step[] = [];
   // .name, [0], ['name'], [*], [?(@.a.b=="v")], [?(@.a!='v')], [?(@.a)] — the subset CRD printer columns use
   const re =
-    /\.([A-Za-z0-9_\-$]+)|\[(\d+)\]|\[['"]([^'"]+)['"]\]|\[\*\]|\[\?\(@((?:\.[A-Za-z0-9_\-$]+)+)\s*(?:(==|!=)\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_.\-]+)))?\)\]/g;
+    /\.([A-Za-z0-9_\-$]+)|\[(\d+)\]|\[['"]([^'"]+)['"]\]|\[\*\]|\[\?\(@((?:\.[A-Za-z0-9_\-$]+)+)\s*(?:(==|!=)\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_.-]+)))?\)\]/g;
   let m: RegExpExecArray | null;
   let consumed = 0;
   while ((m = re.exec(expr)) !== null) {

@@ -418,11 +418,23 @@ export function buildSnapshot(input: SnapshotInput): MeshSnapshot {
       connectedBy.set(syncProxyKey(e.proxy), { revision, istioVersion: e.istio_version ?? null });
   }
   const restartDecision = new Map<WorkloadBuilder, InjectionDecision>();
-  const subjectOf = (template: PodTemplateLike | undefined) => ({
-    labels: template?.metadata?.labels ?? {},
-    annotations: template?.metadata?.annotations ?? {},
-    hostNetwork: template?.spec?.hostNetwork === true,
-  });
+  // one subject per template: the pod loop asks for its workload's on every pod
+  const subjects = new Map<
+    PodTemplateLike | undefined,
+    { labels: Labels; annotations: Labels; hostNetwork: boolean }
+  >();
+  const subjectOf = (template: PodTemplateLike | undefined) => {
+    let subject = subjects.get(template);
+    if (!subject) {
+      subject = {
+        labels: template?.metadata?.labels ?? {},
+        annotations: template?.metadata?.annotations ?? {},
+        hostNetwork: template?.spec?.hostNetwork === true,
+      };
+      subjects.set(template, subject);
+    }
+    return subject;
+  };
   const decideRestart = (w: WorkloadBuilder): InjectionDecision => {
     let decision = restartDecision.get(w);
     if (!decision) {

@@ -494,7 +494,11 @@ export class Store implements ClusterStore {
   ): KObject | undefined {
     const cur = this.get(key, namespace, name);
     if (!cur) return undefined;
-    const copy = structuredClone(cur);
+    // a status write changes only .status: copy that and share the rest (fn must not change anything else)
+    const copy: KObject =
+      opts.subresource === "status"
+        ? { ...cur, metadata: { ...cur.metadata }, status: structuredClone(cur.status) }
+        : structuredClone(cur);
     if (fn(copy) === false) return cur;
     copy.metadata.resourceVersion = cur.metadata.resourceVersion;
     return this.replace(key, copy, opts);

@@ -2,6 +2,7 @@
 // semantics of a real server (unset/0 → synthetic ADDED for current state; N → strictly after N;
 // too old → one ERROR event with 410 Expired), selector-aware DELETED, bookmarks and WatchList.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { cachedJson } from "./http.js";
 import type { Store } from "./store.js";
 import { matchFilter, type Filter } from "./selectors.js";
 import type { KObject, ResourceType, StoreEvent } from "./types.js";
@@ -46,7 +47,11 @@ export function serveWatch(
   const { store, type, key } = w;
   const inScope = (o: KObject) => !w.namespace || o.metadata.namespace === w.namespace;
   const matches = (o: KObject | undefined) => !!o && inScope(o) && (!w.filter || matchFilter(w.filter, o));
-  const line = (t: string, o: KObject) => JSON.stringify({ type: t, object: w.render(o) }) + "\n";
+  // stored objects are immutable: one serialisation serves every watcher (cachedJson)
+  const line = (t: string, o: KObject) => {
+    const r = w.render(o);
+    return `{"type":"${t}","object":${r === o ? cachedJson(o) : JSON.stringify(r)}}\n`;
+  };
 
   res.writeHead(200, {
     "Content-Type": "application/json",

@@ -427,7 +427,8 @@ function createDeploymentDirect(store: ClusterStore, d: KObject, nodes: () => st
         template,
       },
     },
-    { actor, fieldManager: "kube-controller-manager" },
+    // written as the controller would, in-process: no managedFields entry (ADR 6)
+    { actor },
   );
   let podMeta = { labels: template.metadata.labels, annotations: template.metadata.annotations };
   let podSpec = template.spec;
@@ -446,7 +447,7 @@ function createDeploymentDirect(store: ClusterStore, d: KObject, nodes: () => st
         },
         spec: { ...structuredClone(podSpec), nodeName: nodes() },
       },
-      { actor, fieldManager: "kube-controller-manager" },
+      { actor },
     );
     if (i === 0) {
       podMeta = { labels: pod.metadata.labels ?? {}, annotations: pod.metadata.annotations };

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { mutatingWebhookAdmission } from "./api/admission.js";
+import { crdDefaulting, crdSchemaValidator } from "./api/crd-schema.js";
 import { Authenticator, type TokenEntry, type UserInfo } from "./api/auth.js";
 import { discoveryResponse, versionInfo } from "./api/discovery.js";
 import { parseBody, readBody, sendJson, sendStatus, sendText } from "./api/http.js";
@@ -88,7 +89,9 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const traffic = new TrafficModel(scenario.traffic);
 
   store.validators.push((t, obj, old) => (t.custom ? [] : validateObject(t, obj, old)));
+  store.validators.push(crdSchemaValidator(registry));
   store.managedFields = patch.recordUpdate;
+  store.admission.push(crdDefaulting(registry)); // CRD defaults come before webhooks, as at decode
   store.admission.push(mutatingWebhookAdmission(store, istioWebhookResolver(store)));
 
   const tokenEntries: TokenEntry[] = scenario.tokens?.length

@@ -90,7 +90,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
 
   store.validators.push((t, obj, old) => (t.custom ? [] : validateObject(t, obj, old)));
   store.validators.push(crdSchemaValidator(registry));
-  store.managedFields = patch.recordUpdate;
+  store.managedFields = patch.recordStoredUpdate;
   store.admission.push(crdDefaulting(registry)); // CRD defaults come before webhooks, as at decode
   store.admission.push(mutatingWebhookAdmission(store, istioWebhookResolver(store)));
 

@@ -5,4 +5,4 @@ export { applyMergePatch } from "./merge-patch.js";
 export { applyStrategicMergePatch, smpUnsupportedForCustomResource } from "./strategic-merge-patch.js";
 export { builtinPatchSchema, type ListRule, type PatchSchema } from "./schema.js";
 export { serverSideApply, type ServerSideApplyOptions } from "./server-side-apply.js";
-export { recordUpdate } from "./managed-fields.js";
+export { recordStoredUpdate, recordUpdate } from "./managed-fields.js";

@@ -118,12 +118,58 @@ export function recordUpdate(
   subresource?: string,
   schema: PatchSchema = builtinPatchSchema(after.kind ?? before?.kind ?? ""),
 ): KObject {
+  return recordWithFields(
+    before,
+    after,
+    fieldsOf(before, schema),
+    fieldsOf(after, schema),
+    manager,
+    apiVersion,
+    now,
+    subresource,
+  );
+}
+
+/** Field sets of objects the store holds (immutable), so the next write against one need not walk it again. */
+const storedFields = new WeakMap<object, Map<PathKey, FieldValue>>();
+
+/**
+ * recordUpdate for the store, whose `before` is an immutable stored object: its field set is remembered from
+ * the write that produced it. Only the fields managedFields ignores (resourceVersion, managedFields) may change
+ * on the returned object afterwards.
+ */
+export function recordStoredUpdate(
+  before: KObject | undefined,
+  after: KObject,
+  manager: string,
+  apiVersion: string,
+  now: string,
+  subresource?: string,
+): KObject {
+  const schema = builtinPatchSchema(after.kind ?? before?.kind ?? "");
+  const beforeFields = (before && storedFields.get(before)) ?? fieldsOf(before, schema);
+  const afterFields = fieldsOf(after, schema);
+  const result = recordWithFields(before, after, beforeFields, afterFields, manager, apiVersion, now, subresource);
+  storedFields.set(result, afterFields);
+  return result;
+}
+
+function recordWithFields(
+  before: KObject | undefined,
+  after: KObject,
+  beforeFields: Map<PathKey, FieldValue>,
+  afterFields: Map<PathKey, FieldValue>,
+  manager: string,
+  apiVersion: string,
+  now: string,
+  subresource?: string,
+): KObject {
   const sent = after.metadata?.managedFields;
   const owners =
     Array.isArray(sent) && sent.length > 0 && !subresource
       ? decodeManagedFields(sent)
       : decodeManagedFields(before?.metadata?.managedFields);
-  const changes = compareFields(fieldsOf(before, schema), fieldsOf(after, schema));
+  const changes = compareFields(beforeFields, afterFields);
   const taken = new Set([...changes.added, ...changes.modified]);
   for (const owner of owners) {
     for (const key of taken) owner.fields.delete(key);

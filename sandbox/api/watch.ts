@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { cachedJson } from "./http.js";
 import type { Store } from "./store.js";
 import { matchFilter, type Filter } from "./selectors.js";
-import type { KObject, ResourceType, StoreEvent } from "./types.js";
+import { ApiError, type KObject, type ResourceType, type StoreEvent } from "./types.js";
 
 export interface WatchRequest {
   store: Store;
@@ -28,6 +28,11 @@ export interface WatchRequest {
 }
 
 const DEFAULT_TIMEOUT_S = 1800;
+
+/** A watch stream reports a failure as one ERROR event carrying a Status, then ends. */
+function errorEvent(err: ApiError): string {
+  return JSON.stringify({ type: "ERROR", object: err.toStatus() }) + "\n";
+}
 
 function bookmark(type: ResourceType, rv: number, initialEventsEnd = false): string {
   const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
@@ -89,38 +94,14 @@ export function serveWatch(
   } else {
     const from = Number(rvParam);
     if (!Number.isInteger(from) || from < 0) {
-      res.write(
-        JSON.stringify({
-          type: "ERROR",
-          object: {
-            kind: "Status",
-            apiVersion: "v1",
-            metadata: {},
-            status: "Failure",
-            message: `invalid resource version: ${rvParam}`,
-            reason: "BadRequest",
-            code: 400,
-          },
-        }) + "\n",
-      );
+      res.write(errorEvent(new ApiError(400, "BadRequest", `invalid resource version: ${rvParam}`)));
       finish();
       return;
     }
     const events = store.eventsSince(from);
     if (events === "expired") {
       res.write(
-        JSON.stringify({
-          type: "ERROR",
-          object: {
-            kind: "Status",
-            apiVersion: "v1",
-            metadata: {},
-            status: "Failure",
-            message: `too old resource version: ${from} (${store.oldestResumableVersion})`,
-            reason: "Expired",
-            code: 410,
-          },
-        }) + "\n",
+        errorEvent(new ApiError(410, "Expired", `too old resource version: ${from} (${store.oldestResumableVersion})`)),
       );
       finish();
       return;

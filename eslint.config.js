@@ -44,9 +44,8 @@ export default tseslint.config(
   },
   {
     // the product reaches clusters only through the Kubernetes client: never through the sandbox
-    // (tests beside the source may start a sandbox to talk to)
+    // (tests that start a sandbox live under test/)
     files: ["src/**/*.ts", "src/**/*.tsx"],
-    ignores: ["src/**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

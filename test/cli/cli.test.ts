@@ -15,10 +15,10 @@ import { startSandbox, type Sandbox } from "../../sandbox/index.js";
 import { renderRevision } from "../../sandbox/istio/render.js";
 
 import { loadScenario } from "../../sandbox/scenario/schema.js";
-import { kubectl } from "../../test/helpers/kubectl.js";
-import { loadCluster } from "../kube/config.js";
-import { meshSnapshotSchema, type MeshSnapshot } from "../mesh/index.js";
-import { run, type CliIO } from "./index.js";
+import { kubectl } from "../helpers/kubectl.js";
+import { loadCluster } from "../../src/kube/config.js";
+import { meshSnapshotSchema, type MeshSnapshot } from "../../src/mesh/index.js";
+import { run, type CliIO } from "../../src/cli/index.js";
 
 const RUNNING = "1-27-9";
 const ESC = "\u001b[";

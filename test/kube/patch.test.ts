@@ -4,8 +4,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { startSandbox, type Sandbox } from "../../sandbox/index.js";
-import { loadCluster, type Cluster } from "./config.js";
-import { KubeError } from "./errors.js";
+import { loadCluster, type Cluster } from "../../src/kube/config.js";
+import { KubeError } from "../../src/kube/errors.js";
 import {
   FIELD_MANAGER,
   RESTARTED_AT_ANNOTATION,
@@ -14,8 +14,8 @@ import {
   jsonPatch,
   mergePatch,
   rolloutRestartPatch,
-} from "./patch.js";
-import { RESOURCES, objectPath, type KubeObject } from "./resources.js";
+} from "../../src/kube/patch.js";
+import { RESOURCES, objectPath, type KubeObject } from "../../src/kube/resources.js";
 
 describe("patch helpers against the sandbox", () => {
   let sb: Sandbox;

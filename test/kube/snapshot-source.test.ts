@@ -4,10 +4,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { startSandbox, type Sandbox } from "../../sandbox/index.js";
-import { loadCluster, type Cluster } from "./config.js";
-import { mergePatch } from "./patch.js";
-import { RESOURCES } from "./resources.js";
-import { ColdSnapshotSource, WarmSnapshotSource, synczEntries, takeSnapshot } from "./snapshot-source.js";
+import { loadCluster, type Cluster } from "../../src/kube/config.js";
+import { mergePatch } from "../../src/kube/patch.js";
+import { RESOURCES } from "../../src/kube/resources.js";
+import { ColdSnapshotSource, WarmSnapshotSource, synczEntries, takeSnapshot } from "../../src/kube/snapshot-source.js";
 
 describe("snapshot sources against the sandbox", () => {
   let sb: Sandbox;

@@ -6,12 +6,12 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { startSandbox, type Sandbox } from "../../../sandbox/index.js";
-import { kubectl, type KubectlResult } from "../../../test/helpers/kubectl.js";
-import { builtinCatalog } from "../../catalog/catalog.js";
-import { loadCluster, type Cluster } from "../../kube/config.js";
-import { ColdSnapshotSource, takeSnapshot } from "../../kube/snapshot-source.js";
-import type { MeshSnapshot } from "../../mesh/schema.js";
-import { validateUpgradeSpec } from "./validate.js";
+import { kubectl, type KubectlResult } from "../../helpers/kubectl.js";
+import { builtinCatalog } from "../../../src/catalog/catalog.js";
+import { loadCluster, type Cluster } from "../../../src/kube/config.js";
+import { ColdSnapshotSource, takeSnapshot } from "../../../src/kube/snapshot-source.js";
+import type { MeshSnapshot } from "../../../src/mesh/schema.js";
+import { validateUpgradeSpec } from "../../../src/upgrade/api/validate.js";
 
 const file = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 const CRD = file("deploy/crds/meshupgrade.yaml");

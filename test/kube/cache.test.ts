@@ -4,10 +4,10 @@ import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { startSandbox, type Sandbox } from "../../sandbox/index.js";
-import { ResourceCache, type CacheChange, type CacheLifecycleEvent } from "./cache.js";
-import { loadCluster, type Cluster } from "./config.js";
-import { mergePatch } from "./patch.js";
-import { collectionPath, objectPath, RESOURCES, type KubeObject } from "./resources.js";
+import { ResourceCache, type CacheChange, type CacheLifecycleEvent } from "../../src/kube/cache.js";
+import { loadCluster, type Cluster } from "../../src/kube/config.js";
+import { mergePatch } from "../../src/kube/patch.js";
+import { collectionPath, objectPath, RESOURCES, type KubeObject } from "../../src/kube/resources.js";
 
 const NS = "tools";
 

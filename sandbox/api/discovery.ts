@@ -2,7 +2,7 @@
 // in the legacy form and in aggregated discovery (apidiscovery.k8s.io v2 and v2beta1), chosen by Accept.
 import { createHash } from "node:crypto";
 import { apiVersionOf, type TypeRegistry } from "./registry.js";
-import type { ResourceType, Subresource } from "./types.js";
+import { ApiError, type ResourceType, type Subresource } from "./types.js";
 
 export interface DiscoveryResponse {
   status: 200 | 406;
@@ -231,19 +231,8 @@ function aggregatedVersionsServed(minor: number): ("v2" | "v2beta1")[] {
 }
 
 function notAcceptable(accept: string | undefined): DiscoveryResponse {
-  return {
-    status: 406,
-    contentType: JSON_TYPE,
-    body: {
-      kind: "Status",
-      apiVersion: "v1",
-      metadata: {},
-      status: "Failure",
-      message: `only the following media types are accepted: application/json${accept ? ` (asked for ${accept})` : ""}`,
-      reason: "NotAcceptable",
-      code: 406,
-    },
-  };
+  const message = `only the following media types are accepted: application/json${accept ? ` (asked for ${accept})` : ""}`;
+  return { status: 406, contentType: JSON_TYPE, body: new ApiError(406, "NotAcceptable", message).toStatus() };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { TypeRegistry } from "./registry.js";
 import { SchemaCollector, definitionName, type JsonSchema } from "./schemas.js";
 import { parseAccept, acceptsPlainJson } from "./discovery.js";
 import { encodeSwaggerProto } from "./openapi-proto.js";
-import type { ResourceType } from "./types.js";
+import { ApiError, type ResourceType } from "./types.js";
 
 export interface OpenApiResponse {
   status: 200 | 406;
@@ -499,19 +499,8 @@ function acceptsJson(accept: string | undefined): boolean {
 }
 
 function notAcceptable(): OpenApiResponse {
-  return {
-    status: 406,
-    contentType: JSON_TYPE,
-    body: {
-      kind: "Status",
-      apiVersion: "v1",
-      metadata: {},
-      status: "Failure",
-      message: "only the following media types are accepted: application/json",
-      reason: "NotAcceptable",
-      code: 406,
-    },
-  };
+  const message = "only the following media types are accepted: application/json";
+  return { status: 406, contentType: JSON_TYPE, body: new ApiError(406, "NotAcceptable", message).toStatus() };
 }
 
 export { definitionName };

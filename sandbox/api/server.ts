@@ -319,17 +319,8 @@ export class ApiServer {
     }
   }
 
-  /** Discovery and OpenAPI documents: JSON, a protobuf Buffer, or 406 Not Acceptable. */
+  /** Discovery and OpenAPI documents: JSON, a protobuf Buffer, or a 406 Status body. */
   private sendDocument(res: ServerResponse, doc: { status: number; contentType: string; body: unknown }): void {
-    if (doc.status === 406)
-      return sendStatus(
-        res,
-        new ApiError(
-          406,
-          "NotAcceptable",
-          typeof doc.body === "string" ? doc.body : "only the following media types are accepted: application/json",
-        ),
-      );
     if (Buffer.isBuffer(doc.body)) {
       res.writeHead(doc.status, { "Content-Type": doc.contentType, "Content-Length": doc.body.length, Vary: "Accept" });
       res.end(doc.body);

@@ -8,7 +8,7 @@ import { buildSnapshot } from "../src/mesh/index.js";
 import { loadCluster } from "../src/kube/config.js";
 import { takeSnapshot, WarmSnapshotSource } from "../src/kube/snapshot-source.js";
 import { BenchReport, median, percentile, round1 } from "./bench-report.js";
-import { startSandboxProcess } from "./sandbox-process.js";
+import { logLoadProgress, startSandboxProcess } from "./sandbox-process.js";
 import { kubectlInvocation, timeCommand } from "./timed-command.js";
 
 const SCENARIO = process.env.BENCH_SCENARIO ?? "large";
@@ -34,16 +34,7 @@ const heapUsedMB = () => {
 const report = new BenchReport("read-model", "Mesh model");
 report.figure("scenario", SCENARIO);
 const work = mkdtempSync(path.join(tmpdir(), "meshlift-bench-"));
-let lastShown = 0;
-const sandbox = await startSandboxProcess(SCENARIO, {
-  onProgress: (p) => {
-    if (p.elapsedMs - lastShown < 15_000) return;
-    lastShown = p.elapsedMs;
-    console.log(
-      `[read-model]   … ${p.runningAndReady} of ${p.pods} pods Running and Ready after ${Math.round(p.elapsedMs / 1000)} s`,
-    );
-  },
-});
+const sandbox = await startSandboxProcess(SCENARIO, { onProgress: logLoadProgress("read-model") });
 try {
   const { started } = sandbox;
   const load = await sandbox.allReady(LOAD_WAIT_MS);

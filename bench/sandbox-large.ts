@@ -15,7 +15,7 @@ import {
   type ApiEndpoint,
   type PodName,
 } from "./pod-write-load.js";
-import { startSandboxProcess } from "./sandbox-process.js";
+import { logLoadProgress, startSandboxProcess } from "./sandbox-process.js";
 import { kubectlInvocation, timeCommand } from "./timed-command.js";
 
 const SCENARIO = process.env.BENCH_SCENARIO ?? "large";
@@ -32,16 +32,7 @@ const DELIVERY_WAIT_MS = 60_000;
 const report = new BenchReport("sandbox-large", "Sandbox");
 report.figure("scenario", SCENARIO);
 const work = mkdtempSync(path.join(tmpdir(), "meshlift-bench-"));
-let lastShown = 0;
-const sandbox = await startSandboxProcess(SCENARIO, {
-  onProgress: (p) => {
-    if (p.elapsedMs - lastShown < 15_000) return;
-    lastShown = p.elapsedMs;
-    console.log(
-      `[sandbox-large]   … ${p.runningAndReady} of ${p.pods} pods Running and Ready after ${Math.round(p.elapsedMs / 1000)} s`,
-    );
-  },
-});
+const sandbox = await startSandboxProcess(SCENARIO, { onProgress: logLoadProgress("sandbox-large") });
 try {
   const { started } = sandbox;
   report.figure("start_sandbox_ms", started.startedMs);

@@ -39,6 +39,18 @@ export interface SandboxProcess {
  * Spawns the sandbox with a scenario and resolves once it serves (pods may still be starting).
  * BENCH_SANDBOX_NODE_ARGS adds node flags to the sandbox process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
  */
+/** Progress lines for a benchmark's log: at most one every 15 s. */
+export function logLoadProgress(bench: string): (progress: SandboxProgress) => void {
+  let lastShown = 0;
+  return (p) => {
+    if (p.elapsedMs - lastShown < 15_000) return;
+    lastShown = p.elapsedMs;
+    console.log(
+      `[${bench}]   … ${p.runningAndReady} of ${p.pods} pods Running and Ready after ${Math.round(p.elapsedMs / 1000)} s`,
+    );
+  };
+}
+
 export function startSandboxProcess(
   scenario: string,
   options: { startTimeoutMs?: number; onProgress?: (progress: SandboxProgress) => void } = {},

@@ -19,6 +19,7 @@ export interface ObjectMetaLike {
   ownerReferences?: OwnerReferenceLike[];
   creationTimestamp?: string | Date;
   deletionTimestamp?: string | Date;
+  generation?: number;
 }
 
 export interface KubeObjectLike {
@@ -74,6 +75,8 @@ export interface WorkloadObjectLike extends KubeObjectLike {
     replicas?: number;
     selector?: LabelSelectorLike;
     template?: PodTemplateLike;
+    /** Deployment */
+    paused?: boolean;
     /** CronJob */
     jobTemplate?: { spec?: { template?: PodTemplateLike } };
   };
@@ -83,8 +86,13 @@ export interface WorkloadObjectLike extends KubeObjectLike {
     availableReplicas?: number;
     updatedReplicas?: number;
     observedGeneration?: number;
+    /** StatefulSet: the update is complete when both name the same ControllerRevision */
+    currentRevision?: string;
+    updateRevision?: string;
     /** DaemonSet */
     desiredNumberScheduled?: number;
+    currentNumberScheduled?: number;
+    updatedNumberScheduled?: number;
     numberReady?: number;
     numberAvailable?: number;
   };

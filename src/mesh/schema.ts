@@ -129,6 +129,23 @@ export const workloadFlagSchema = z.enum([
 ]);
 export type WorkloadFlag = z.infer<typeof workloadFlagSchema>;
 
+export const rolloutSchema = z.object({
+  generation: count,
+  observedGeneration: count,
+  /** replicas the spec asks for (DaemonSet: desiredNumberScheduled) */
+  desired: count,
+  /** pods from the current template */
+  updated: count,
+  ready: count,
+  available: count,
+  /** pods of any template (old ones count until they are gone) */
+  total: count,
+  /** the controller saw the latest spec and every pod is from the current template and available */
+  complete: z.boolean(),
+  paused: z.boolean(),
+});
+export type Rollout = z.infer<typeof rolloutSchema>;
+
 /** Deployment, StatefulSet, DaemonSet, ReplicaSet (without Deployment), Job, CronJob, Pod (naked), or another controller's kind */
 export const workloadKindSchema = z.string();
 export type WorkloadKind = z.infer<typeof workloadKindSchema>;
@@ -152,6 +169,10 @@ export const workloadSchema = z.object({
   manualProxy: z.boolean(),
   gateway: z.enum(["injected", "legacy", "gateway-api"]).nullable(),
   flags: z.array(workloadFlagSchema),
+  /** the pod template's annotations that say who restarted it last (kubectl, meshlift's restart token) */
+  templateAnnotations: z.record(z.string(), z.string()),
+  /** rollout state of a Deployment/StatefulSet/DaemonSet; null for other kinds */
+  rollout: rolloutSchema.nullable(),
 });
 export type Workload = z.infer<typeof workloadSchema>;
 
@@ -225,6 +246,7 @@ export type PdbView = z.infer<typeof pdbViewSchema>;
 
 export const upgradeViewSchema = z.object({
   name: z.string(),
+  createdAt: z.string().nullable(),
   stage: z.string().nullable(),
   targetVersion: z.string().nullable(),
   targetRevision: z.string().nullable(),

@@ -30,6 +30,7 @@ import type {
   Proxy,
   Revision,
   RevisionTag,
+  Rollout,
   UpgradeView,
   Workload,
   WorkloadFlag,
@@ -144,6 +145,67 @@ function readRevision(d: WorkloadObjectLike, injectors: Map<string, InjectorConf
 
 // ---------------------------------------------------------------- workloads
 
+/**
+ * Rollout state as `kubectl rollout status` judges it (kubectl/pkg/polymorphichelpers/rollout_status.go):
+ * the controller observed the latest generation, every pod runs the current template, and all are available.
+ */
+export function readRollout(kind: string, obj: WorkloadObjectLike): Rollout | null {
+  if (kind !== "Deployment" && kind !== "StatefulSet" && kind !== "DaemonSet") return null;
+  const st = obj.status ?? {};
+  const generation = obj.metadata?.generation ?? 0;
+  const observedGeneration = st.observedGeneration ?? 0;
+  const observed = observedGeneration >= generation;
+  if (kind === "DaemonSet") {
+    const desired = st.desiredNumberScheduled ?? 0;
+    const updated = st.updatedNumberScheduled ?? 0;
+    const available = st.numberAvailable ?? 0;
+    return {
+      generation,
+      observedGeneration,
+      desired,
+      updated,
+      ready: st.numberReady ?? 0,
+      available,
+      total: st.currentNumberScheduled ?? desired,
+      complete: observed && updated >= desired && available >= desired,
+      paused: false,
+    };
+  }
+  const desired = obj.spec?.replicas ?? 1;
+  const updated = st.updatedReplicas ?? 0;
+  const ready = st.readyReplicas ?? 0;
+  const available = kind === "StatefulSet" ? (st.availableReplicas ?? ready) : (st.availableReplicas ?? 0);
+  const total = st.replicas ?? 0;
+  const complete =
+    kind === "StatefulSet"
+      ? observed &&
+        updated >= desired &&
+        ready >= desired &&
+        (st.updateRevision === undefined || st.currentRevision === st.updateRevision)
+      : observed && updated >= desired && total <= updated && available >= desired;
+  return {
+    generation,
+    observedGeneration,
+    desired,
+    updated,
+    ready,
+    available,
+    total,
+    complete,
+    paused: obj.spec?.paused === true,
+  };
+}
+
+/** Pod-template annotations that record restarts (kubectl's and meshlift's). */
+const RESTART_ANNOTATIONS = ["kubectl.kubernetes.io/restartedAt", "meshlift.io/restart-token"];
+
+function restartAnnotations(template: PodTemplateLike | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const annotations = template?.metadata?.annotations ?? {};
+  for (const k of RESTART_ANNOTATIONS) if (annotations[k] !== undefined) out[k] = annotations[k];
+  return out;
+}
+
 interface WorkloadBuilder {
   view: Workload;
   template: PodTemplateLike | undefined;
@@ -242,8 +304,10 @@ function readPdb(pdb: PodDisruptionBudgetLike, workloads: Workload[]): PdbView {
 }
 
 function readUpgrade(u: MeshUpgradeLike): UpgradeView {
+  const created = u.metadata?.creationTimestamp;
   return {
     name: u.metadata?.name ?? "",
+    createdAt: created === undefined ? null : typeof created === "string" ? created : created.toISOString(),
     stage: u.status?.stage ?? u.status?.phase ?? null,
     targetVersion: u.spec?.targetVersion ?? u.spec?.to?.version ?? null,
     targetRevision: u.spec?.revision ?? u.spec?.to?.revision ?? null,
@@ -303,6 +367,7 @@ export function buildSnapshot(input: SnapshotInput): MeshSnapshot {
     obj: KubeObjectLike,
     template: PodTemplateLike | undefined,
     replicas: number | null,
+    rollout: Rollout | null = null,
   ) => {
     const namespace = obj.metadata?.namespace ?? "";
     const name = obj.metadata?.name ?? "";
@@ -323,6 +388,8 @@ export function buildSnapshot(input: SnapshotInput): MeshSnapshot {
         manualProxy: templateHasManualProxy(template),
         gateway: null,
         flags: [],
+        templateAnnotations: restartAnnotations(template),
+        rollout,
       },
       template,
       revisions: new Set(),
@@ -332,10 +399,18 @@ export function buildSnapshot(input: SnapshotInput): MeshSnapshot {
     workloads.set(`${kind}/${namespace}/${name}`, builder);
     return builder;
   };
-  for (const d of input.deployments) addWorkload("Deployment", d, d.spec?.template, d.spec?.replicas ?? 1);
-  for (const s of input.statefulsets) addWorkload("StatefulSet", s, s.spec?.template, s.spec?.replicas ?? 1);
+  for (const d of input.deployments)
+    addWorkload("Deployment", d, d.spec?.template, d.spec?.replicas ?? 1, readRollout("Deployment", d));
+  for (const s of input.statefulsets)
+    addWorkload("StatefulSet", s, s.spec?.template, s.spec?.replicas ?? 1, readRollout("StatefulSet", s));
   for (const d of input.daemonsets)
-    addWorkload("DaemonSet", d, d.spec?.template, d.status?.desiredNumberScheduled ?? null);
+    addWorkload(
+      "DaemonSet",
+      d,
+      d.spec?.template,
+      d.status?.desiredNumberScheduled ?? null,
+      readRollout("DaemonSet", d),
+    );
   for (const c of input.cronjobs) addWorkload("CronJob", c, templateOf("CronJob", c), null);
 
   const replicaSetOwner = new Map<string, string>();

@@ -261,6 +261,12 @@ const dataPlaneSchema = z
       ),
     revisionTag: revisionTagSchema.optional(),
     gateways: gatewaysSchema.prefault({}),
+    rolloutTimeoutSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .default(600)
+      .describe("How long one workload's restart may take before the upgrade pauses and names it."),
     nakedPods: z
       .enum(["List", "Delete"])
       .default("List")
@@ -569,12 +575,32 @@ export const WORKLOAD_STATES = [
   "RolledBack",
 ] as const;
 
+const injectionLabelsSchema = z
+  .object({ istioInjection: z.string().nullable(), rev: z.string().nullable() })
+  .strict()
+  .describe("The namespace's istio-injection and istio.io/rev labels (null: absent).");
+
 const namespaceProgressSchema = z
   .object({
     name: z.string(),
     wave: count,
     state: z.enum(NAMESPACE_STATES),
     proxies: z.object({ old: count, new: count, none: count }).strict(),
+    originalLabels: injectionLabelsSchema
+      .optional()
+      .describe("Labels before meshlift switched the namespace, restored exactly on rollback."),
+  })
+  .strict();
+
+export const WAVE_STATES = ["Pending", "Running", "Verifying", "WaitingForApproval", "Done", "Failed"] as const;
+
+const waveProgressSchema = z
+  .object({
+    index: count,
+    state: z.enum(WAVE_STATES),
+    startedAt: timestamp.optional(),
+    completedAt: timestamp.optional(),
+    message: z.string().optional(),
   })
   .strict();
 
@@ -586,8 +612,19 @@ const workloadProgressSchema = workloadRefSchema
       .string()
       .optional()
       .describe("Restart token in the pod template: a restart is never repeated in one wave."),
+    restartedAt: timestamp
+      .optional()
+      .describe("When the restart was asked; the same value is written again if it must be repeated."),
     ready: z.string().optional().describe('Ready pods of desired, e.g. "3/3".'),
     message: z.string().optional(),
+    gateway: z
+      .object({
+        originalRevisionLabel: z.string().nullable().describe("Pod-template istio.io/rev before the switch."),
+        originalReplicas: count.optional().describe("Replicas before a single-replica gateway was surged."),
+        surgeToken: z.string().optional().describe("The restart pass that surged it (a surge is made once per pass)."),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -608,6 +645,10 @@ const historyEntrySchema = z
     action: z.string().min(1),
     target: objectRefSchema.optional(),
     reason: z.string(),
+    targets: z
+      .array(objectRefSchema)
+      .optional()
+      .describe("Every object of a batched action, e.g. one wave's restarts."),
     outcome: z.enum(["Intended", "Succeeded", "Failed", "Skipped"]).optional(),
     measurements: z.array(measurementSchema).optional(),
   })
@@ -647,14 +688,40 @@ export const meshUpgradeStatusSchema = z
         workloads: z.array(workloadProgressSchema).optional(),
         currentWave: count.optional(),
         completedWaves: count.optional(),
+        waves: z.array(waveProgressSchema).optional(),
       })
       .strict()
       .optional(),
     stragglers: z.array(stragglerSchema).optional(),
+    pausedFrom: z.enum(UPGRADE_STAGES).optional().describe("The stage a Resume returns to."),
+    rollback: z
+      .object({ from: z.enum(UPGRADE_STAGES), reason: z.string(), at: timestamp })
+      .strict()
+      .optional()
+      .describe("Why and from which stage the upgrade is rolling back."),
+    tags: z
+      .array(z.object({ name: z.string(), originalRevision: z.string(), movedAt: timestamp.optional() }).strict())
+      .optional()
+      .describe("Revision tags meshlift re-pointed, with the revision each pointed at before."),
+    offline: z
+      .object({
+        revision: z.string(),
+        checkedAt: timestamp.optional().describe("Last fresh LIST (not the cache) of the revision's proxies."),
+        zeroSince: timestamp.optional().describe("Since when every fresh LIST showed zero proxies on the revision."),
+        removedAt: timestamp.optional(),
+      })
+      .strict()
+      .optional(),
     installedObjects: z
       .array(
         z
-          .object({ apiVersion: z.string(), kind: z.string(), namespace: z.string().optional(), name: z.string() })
+          .object({
+            apiVersion: z.string(),
+            kind: z.string(),
+            namespace: z.string().optional(),
+            name: z.string(),
+            created: z.boolean().optional().describe("meshlift created it (false: it existed and was updated)."),
+          })
           .strict(),
       )
       .optional()

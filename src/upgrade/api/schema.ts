@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { objectRefSchema } from "../../mesh/schema.js";
 import type { Finding } from "../../checks/finding.js";
+import { gateStatusSchema } from "../gates/status.js";
 
 /** Adds a refinement issue whose fix the validator shows beside the message. */
 function refuse(ctx: z.RefinementCtx, path: (string | number)[], message: string, fix: string): void {
@@ -635,6 +636,8 @@ const measurementSchema = z
     check: z.string(),
     value: z.number().nullable(),
     verdict: z.enum(["Pass", "Fail", "Inconclusive", "Error"]),
+    at: timestamp.optional(),
+    message: z.string().optional(),
   })
   .strict();
 
@@ -712,6 +715,10 @@ export const meshUpgradeStatusSchema = z
       })
       .strict()
       .optional(),
+    gates: z
+      .array(gateStatusSchema)
+      .optional()
+      .describe("Verification gate of each wave that began: health, measurements, verdict."),
     installedObjects: z
       .array(
         z

@@ -7,10 +7,10 @@ import { isInCatalog, parseVersion, type Catalog } from "../../catalog/catalog.j
 import { kubernetesSupport, upgradePath } from "../../catalog/rules.js";
 import { VersionError, formatVersion, looseVersion, revisionName, type IstioVersion } from "../../catalog/version.js";
 import { ALL_CHECKS } from "../../checks/index.js";
+import { validateMetricChecks } from "../gates/checks.js";
 import type { MeshSnapshot, NamespaceView } from "../../mesh/schema.js";
 import { selectorMatches } from "../../mesh/selectors.js";
 import {
-  BUILTIN_CHECKS,
   ROLLBACK_STAGES,
   TERMINAL_STAGES,
   durationMs,
@@ -662,27 +662,7 @@ function checkVerification(spec: MeshUpgradeSpec, out: Refusals): void {
       `Lower inconclusiveLimit below ${prom.count}, or raise count.`,
     );
   }
-  const seen = new Set<string>();
-  prom.checks?.forEach((check, i) => {
-    const field = `${base}.checks[${i}]`;
-    if (seen.has(check.name))
-      out.add(`${field}.name`, `check "${check.name}" is listed twice`, "Give every check its own name.");
-    seen.add(check.name);
-    const builtin = (BUILTIN_CHECKS as readonly string[]).includes(check.name);
-    if (!builtin && check.query === undefined) {
-      out.add(
-        `${field}.name`,
-        `"${check.name}" is not a built-in check${didYouMean(check.name, BUILTIN_CHECKS)} and has no query`,
-        `Use a built-in check (${BUILTIN_CHECKS.join(", ")}), or give a PromQL query and a threshold.`,
-      );
-    } else if (!builtin && check.threshold === undefined) {
-      out.add(
-        `${field}.threshold`,
-        `custom check "${check.name}" has no threshold`,
-        "Add threshold.min and/or threshold.max.",
-      );
-    }
-  });
+  for (const e of validateMetricChecks(prom.checks)) out.add(e.field, e.message, e.fix);
 }
 
 /** An action is new until status.acknowledgedAction holds the same action and nonce. */

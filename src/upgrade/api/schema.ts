@@ -698,7 +698,12 @@ export const meshUpgradeStatusSchema = z
     stragglers: z.array(stragglerSchema).optional(),
     pausedFrom: z.enum(UPGRADE_STAGES).optional().describe("The stage a Resume returns to."),
     rollback: z
-      .object({ from: z.enum(UPGRADE_STAGES), reason: z.string(), at: timestamp })
+      .object({
+        from: z.enum(UPGRADE_STAGES),
+        reason: z.string(),
+        at: timestamp,
+        wave: count.optional().describe("The wave whose verification failed: rolled back first."),
+      })
       .strict()
       .optional()
       .describe("Why and from which stage the upgrade is rolling back."),

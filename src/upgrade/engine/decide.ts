@@ -17,6 +17,8 @@ import {
   type UpgradeStage,
 } from "../api/schema.js";
 import { validateUpgradeSpec } from "../api/validate.js";
+import { historyMeasurements, newGateStatus } from "../gates/analysis.js";
+import type { GateStatus } from "../gates/status.js";
 import { movedTag, planWaves, switchMode } from "./plan.js";
 import {
   RESTART_TOKEN_ANNOTATION,
@@ -61,6 +63,7 @@ class Builder {
   readonly events: EngineEvent[] = [];
   requeueAfterMs: number | null = null;
   needFresh: { revision: string } | undefined;
+  needGate: { wave: number } | undefined;
   readonly nowIso: string;
 
   constructor(readonly input: EngineInput) {
@@ -179,6 +182,7 @@ class Builder {
       status: this.status,
       writes: this.writes,
       needFresh: this.needFresh,
+      needGate: this.needGate,
       requeueAfterMs: TERMINAL_STAGES.includes(stage) ? null : (this.requeueAfterMs ?? REQUEUE_ACTIVE_MS),
       events: this.events,
     };
@@ -344,7 +348,14 @@ function handleAction(b: Builder, spec: MeshUpgradeSpec | null): void {
           w.message = "tried again after Resume";
         }
       }
-      for (const wave of b.status.progress?.waves ?? []) if (wave.state === "Failed") wave.state = "Running";
+      for (const wave of b.status.progress?.waves ?? []) {
+        if (wave.state !== "Failed") continue;
+        wave.state = "Running";
+        // the wave is verified again from now: a Resume is a new look, not the old verdict
+        const gates = b.status.gates ?? [];
+        const i = gates.findIndex((g) => g.wave === wave.index);
+        if (i >= 0) gates[i] = newGateStatus(wave.index, b.input.now);
+      }
       return;
     }
     case "Proceed":
@@ -407,8 +418,13 @@ function start(b: Builder): void {
     "Prechecking",
     `upgrade ${spec.from.revision} (${spec.from.version}) → ${spec.to.revision} (${spec.to.version})`,
   );
-  // this upgrade is not "another upgrade in progress" to its own prechecks
-  const others = { ...input.snapshot, upgrades: input.snapshot.upgrades.filter((u) => u.name !== input.upgrade.name) };
+  // this upgrade is not "another upgrade in progress" to its own prechecks, and a target installed
+  // beforehand (Adopt, or an earlier attempt) is not a revision to upgrade from ("already runs" it)
+  const others = {
+    ...input.snapshot,
+    upgrades: input.snapshot.upgrades.filter((u) => u.name !== input.upgrade.name),
+    revisions: input.snapshot.revisions.filter((r) => r.name !== spec.to.revision),
+  };
   const findings = runChecks(others, { version: spec.to.version, revision: spec.to.revision }, input.catalog);
   b.status.findings = findings;
   if (hasBlockingFindings(findings)) {
@@ -617,9 +633,14 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
   }
 
   if (dp.restart === "Manual" && pass.direction === "f") {
-    for (const { p } of candidates) {
-      if (p.state !== "WaitingForUser")
-        Object.assign(p, { state: "WaitingForUser", message: "restart it yourself (manual mode)" });
+    for (const { w, p } of candidates) {
+      // where the namespace has no injection label the pod's own istio.io/rev decides (istio-facts §1.3):
+      // a plain restart would not move it, the template label must change
+      const perPod = namespaceView(snapshot, w.namespace)?.perPodRules === true;
+      const message = perPod
+        ? `set istio.io/rev=${pass.target} on its pod template yourself, which restarts it (manual mode)`
+        : "restart it yourself (manual mode)";
+      if (p.state !== "WaitingForUser" || p.message !== message) Object.assign(p, { state: "WaitingForUser", message });
     }
     b.restartBatch(restarts, `wave ${wave + 1}: move proxies to ${pass.target}`);
     return { done, inFlight, failed };
@@ -738,6 +759,9 @@ function runWave(
   if (wp.state === "Pending") {
     wp.state = "Running";
     wp.startedAt = b.nowIso;
+    // the gate's clock starts before the first restart: restarts and the latency baseline count from it
+    const gates = (b.status.gates ??= []);
+    if (!gates.some((g) => g.wave === wave.index)) gates.push(newGateStatus(wave.index, b.input.now));
     b.history({ action: `wave ${wave.index + 1} started`, reason: `namespaces ${wave.namespaces.join(", ")}` });
   }
   b.status.progress!.currentWave = wave.index;
@@ -786,7 +810,49 @@ function runWave(
     b.pause("WorkloadFailed", `wave ${wave.index + 1} failed: ${names.join("; ")}`);
     return false;
   }
-  return result.done;
+  return result.done && verifyWave(b, spec, wave.index, wp);
+}
+
+/**
+ * The wave's verification gate (health, then metric analysis): asks the executor for a gate step
+ * (needGate), records what it returns, and acts on the verdict — pause or roll back on failure.
+ */
+function verifyWave(b: Builder, spec: MeshUpgradeSpec, index: number, wp: WaveProgress): boolean {
+  const gates = (b.status.gates ??= []);
+  let gate: GateStatus | undefined = gates.find((g) => g.wave === index);
+  if (!gate) {
+    gate = newGateStatus(index, wp.startedAt ? Date.parse(wp.startedAt) : b.input.now);
+    gates.push(gate);
+  }
+  const step = b.input.gate?.wave === index ? b.input.gate : undefined;
+  if (step) {
+    gates[gates.indexOf(gate)] = gate = step.status;
+  }
+  wp.state = "Verifying";
+  if (gate.phase === "Passed") return true;
+  if (gate.phase !== "Running") {
+    const message = `wave ${index + 1} failed verification (${gate.phase}): ${gate.message}`;
+    wp.state = "Failed";
+    wp.message = message;
+    b.history({
+      action: `wave ${index + 1} verification ${gate.phase}`,
+      reason: gate.message,
+      measurements: historyMeasurements(gate),
+    });
+    if (spec.verification.onFailure === "Rollback") {
+      b.status.rollback = { from: "DataPlaneUpgrade", reason: message, at: b.nowIso, wave: index };
+      b.setStage("RollingBack", `${message}; rolling back (verification.onFailure Rollback)`);
+    } else b.pause("VerificationFailed", message);
+    return false;
+  }
+  if (!step) {
+    b.needGate = { wave: index };
+    return false;
+  }
+  b.status.message = `wave ${index + 1}: verifying — ${gate.message}`;
+  if (step.next.type === "wait") b.requeue(Math.max(200, step.next.untilMs - b.input.now));
+  else b.requeue(REQUEUE_AFTER_WRITE_MS);
+  return false;
 }
 
 function dataPlane(b: Builder, spec: MeshUpgradeSpec): void {
@@ -818,9 +884,11 @@ function dataPlane(b: Builder, spec: MeshUpgradeSpec): void {
     }
     wp.completedAt = b.nowIso;
     progress.completedWaves = wavesProgress.filter((w) => w.state === "Done").length + 1;
+    const gate = b.status.gates?.find((g) => g.wave === wave.index);
     b.history({
       action: `wave ${wave.index + 1} done`,
-      reason: `every proxy in ${wave.namespaces.join(", ")} runs ${to}`,
+      reason: `every proxy in ${wave.namespaces.join(", ")} runs ${to}${gate ? `; verified: ${gate.message}` : ""}`,
+      ...(gate && gate.measurements.length > 0 ? { measurements: historyMeasurements(gate) } : {}),
     });
     b.event("Normal", "WaveDone", `wave ${wave.index + 1}/${waves.length} runs ${to}`);
     const last = wave.index === waves.length - 1;
@@ -979,7 +1047,11 @@ function rollingBack(b: Builder, spec: MeshUpgradeSpec): void {
     switching = true;
   }
   if (switching) return;
-  const refs = (b.status.progress?.workloads ?? []).map(({ kind, namespace, name }) => ({ kind, namespace, name }));
+  // the wave that failed verification goes back first, then everything else
+  const failedWave = b.status.rollback?.wave;
+  const refs = [...(b.status.progress?.workloads ?? [])]
+    .sort((x, y) => Number(y.wave === failedWave) - Number(x.wave === failedWave))
+    .map(({ kind, namespace, name }) => ({ kind, namespace, name }));
   const pass: RestartPass = {
     refs,
     target: from,

@@ -9,7 +9,9 @@ import { MESH_UPGRADES, ColdSnapshotSource, type SnapshotSource } from "../../ku
 import { objectPath, type KubeObject } from "../../kube/resources.js";
 import { buildSnapshot } from "../../mesh/snapshot.js";
 import { proxiesOnRevision } from "../../mesh/stragglers.js";
-import type { MeshUpgradeStatus, UpgradeStage } from "../api/schema.js";
+import { meshUpgradeSpecSchema, type MeshUpgradeStatus, type UpgradeStage } from "../api/schema.js";
+import { evaluateWaveGate, gatePolicyOf } from "../gates/index.js";
+import type { MeshSnapshot } from "../../mesh/schema.js";
 import { decide } from "./decide.js";
 import { Executor, type Installer, type WriteFailure } from "./executor.js";
 import type { Decision, EngineEvent, FreshCheck } from "./types.js";
@@ -89,6 +91,34 @@ export class UpgradeReconciler {
     return { revision, takenAt, stragglers: proxiesOnRevision(snapshot, revision) };
   }
 
+  /** One step of a wave's verification gate (health reads, Prometheus queries), from the status decide() wrote. */
+  private async gateStep(
+    decision: Decision,
+    wave: number,
+    upgrade: KubeObject,
+    snapshot: MeshSnapshot,
+    signal?: AbortSignal,
+  ) {
+    const status = decision.status;
+    const gateStatus = status.gates?.find((g) => g.wave === wave);
+    const planned = status.plan?.waves.find((w) => w.index === wave);
+    const spec = meshUpgradeSpecSchema.safeParse(upgrade.spec);
+    if (!gateStatus || !planned || !spec.success || !status.to) return undefined;
+    const rev = snapshot.revisions.find((r) => r.name === status.to!.revision);
+    const { status: next, next: step } = await evaluateWaveGate(
+      { rest: this.options.cluster.rest, now: this.now, signal },
+      gatePolicyOf(spec.data.verification),
+      {
+        wave,
+        workloads: planned.workloads,
+        targetRevision: status.to.revision,
+        ...(rev ? { istiod: { namespace: rev.namespace, service: rev.deployment } } : {}),
+      },
+      gateStatus,
+    );
+    return { wave, status: next, next: step };
+  }
+
   async reconcile(name: string, signal?: AbortSignal): Promise<ReconcileResult | null> {
     const upgrade = await this.get(name, signal);
     if (!upgrade) return null;
@@ -124,6 +154,10 @@ export class UpgradeReconciler {
     if (decision.needFresh) {
       const fresh = await this.freshCheck(decision.needFresh.revision, signal);
       decision = decide({ ...engineInput, fresh });
+    }
+    if (decision.needGate) {
+      const gate = await this.gateStep(decision, decision.needGate.wave, upgrade, snapshot, signal);
+      if (gate) decision = decide({ ...engineInput, gate });
     }
     const { upgrade: stored, failures } = await this.executor.execute(upgrade, decision);
     if (this.options.events) {

@@ -4,6 +4,8 @@ import type { Catalog } from "../../catalog/catalog.js";
 import type { MeshSnapshot, ObjectRef } from "../../mesh/schema.js";
 import type { Straggler } from "../../mesh/stragglers.js";
 import type { InstallMode, MeshUpgradeStatus, UpgradeStage } from "../api/schema.js";
+import type { GateNext } from "../gates/index.js";
+import type { GateStatus } from "../gates/status.js";
 
 /** The pod-template annotation that carries meshlift's restart token (one restart per workload per wave). */
 export const RESTART_TOKEN_ANNOTATION = "meshlift.io/restart-token";
@@ -50,6 +52,8 @@ export interface EngineInput {
   namespaceLabels?: Record<string, Record<string, string>>;
   install?: InstallObservation;
   fresh?: FreshCheck;
+  /** one step of a wave's verification gate, taken because the previous decision asked for it */
+  gate?: { wave: number; status: GateStatus; next: GateNext };
   /** the CLI passes manifests as files */
   manifestsFromFiles?: boolean;
   /** who runs the engine: "operator/<pod>" or "cli/<user>" */
@@ -96,6 +100,8 @@ export interface Decision {
   writes: WriteAction[];
   /** the executor must run a fresh LIST for this revision and call decide() again with `fresh` */
   needFresh?: { revision: string };
+  /** the executor must take a step of this wave's verification gate and call decide() again with `gate` */
+  needGate?: { wave: number };
   /** look again after this long even if nothing changes (null: only on change) */
   requeueAfterMs: number | null;
   events: EngineEvent[];

@@ -59,7 +59,13 @@ export async function startHarness(opts: Partial<SandboxOptions> = {}): Promise<
       return cluster.rest.requestJson<KubeObject>({
         method: "POST",
         path: "/apis/meshlift.io/v1alpha1/meshupgrades",
-        body: { apiVersion: MESH_UPGRADES.group + "/v1alpha1", kind: "MeshUpgrade", metadata: { name }, spec },
+        // tests verify waves without the default 30 s health window unless they ask for one
+        body: {
+          apiVersion: MESH_UPGRADES.group + "/v1alpha1",
+          kind: "MeshUpgrade",
+          metadata: { name },
+          spec: { ...spec, verification: spec.verification ?? { healthGate: { minReadySeconds: 0 } } },
+        },
       });
     },
     get: (name) => cluster.rest.requestJson<KubeObject>({ path: path(name) }),

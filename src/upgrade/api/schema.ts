@@ -623,6 +623,10 @@ const workloadProgressSchema = workloadRefSchema
         originalRevisionLabel: z.string().nullable().describe("Pod-template istio.io/rev before the switch."),
         originalReplicas: count.optional().describe("Replicas before a single-replica gateway was surged."),
         surgeToken: z.string().optional().describe("The restart pass that surged it (a surge is made once per pass)."),
+        canary: z
+          .string()
+          .optional()
+          .describe("Canary strategy: the gateway Deployment meshlift created on the target revision."),
       })
       .strict()
       .optional(),

@@ -205,6 +205,10 @@ function describeWrite(a: WriteAction): string {
       return `scale to ${a.replicas} (pass ${a.token})`;
     case "deletePod":
       return "delete pod";
+    case "createGatewayCanary":
+      return `create gateway ${a.name} on ${a.revision} (canary)`;
+    case "deleteWorkload":
+      return `delete ${a.workload.kind}`;
     case "removeRevision":
       return `remove revision ${a.revision} (${a.how === "sail" ? "IstioRevision" : "as istioctl uninstall --revision"})`;
     case "removeInstalled":
@@ -218,6 +222,8 @@ function writeTarget(a: WriteAction): Pick<HistoryEntry, "target"> {
       return { target: { kind: "Namespace", name: a.namespace } };
     case "restart":
     case "scale":
+    case "createGatewayCanary":
+    case "deleteWorkload":
       return { target: refOf(a.workload) };
     case "deletePod":
       return { target: { kind: "Pod", namespace: a.namespace, name: a.name } };
@@ -565,6 +571,10 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
     for (const k of pdbs.get(workloadKey(ref)) ?? []) inFlightPdbs.add(k);
   };
 
+  // invariant 2: restarts move pods to the pass's target; while it is not Ready no pod template is
+  // pointed at it and no restart starts (its injector would refuse the new pods: failurePolicy Fail)
+  const targetReady = revisionReady(snapshot, pass.target) !== null;
+  const canaryStarts: { w: Workload; p: WorkloadProgress }[] = [];
   for (const ref of pass.refs) {
     const p = progressOf(b, ref, wave);
     const w = findWorkload(snapshot, ref);
@@ -579,13 +589,25 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
       done = false;
       continue;
     }
+    if (isCanaryGateway(spec, w, p, pass.direction)) {
+      const state = canaryGatewayStep(b, pass, w, p);
+      if (state === "done") {
+        if (p.state !== doneState) Object.assign(p, { state: doneState, message: undefined });
+        continue;
+      }
+      done = false;
+      if (state === "busy") busy(ref);
+      else canaryStarts.push({ w, p });
+      continue;
+    }
     const restarted = p.restartToken === pass.token;
     const landed = w.templateAnnotations[RESTART_TOKEN_ANNOTATION] === pass.token;
     const onTarget = onlyOn(w, pass.target) && rollout?.complete !== false;
     const surgedByMe = p.gateway?.surgeToken === pass.token;
     const original = p.gateway?.originalReplicas;
     if (onTarget && (!restarted || landed)) {
-      if (surgedByMe && original !== undefined && w.replicas !== original) {
+      // a surge of any pass is undone (a rollback also undoes the forward pass's surge)
+      if (p.gateway?.surgeToken !== undefined && original !== undefined && w.replicas !== original) {
         // every pod of the surged gateway runs the target: back to its own replica count
         b.write(
           { type: "scale", workload: ref, replicas: original, token: pass.token },
@@ -603,7 +625,7 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
       busy(ref);
       if (!landed) {
         // intent recorded, patch not observed: send the identical patch again (a no-op if it landed)
-        b.resend(restartAction(pass, w, p, p.restartedAt ?? b.nowIso));
+        if (targetReady) b.resend(restartAction(pass, w, p, p.restartedAt ?? b.nowIso));
       } else if (rollout?.complete && !w.revisions.includes(pass.target) && w.proxiedPods > 0) {
         // every pod is from the restarted template, and none got the target: the restart cannot move it
         Object.assign(p, {
@@ -623,13 +645,18 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
     if (surgedByMe) {
       // surge asked: the restart follows once both replicas are available; it holds its slot meanwhile
       busy(ref);
-      if ((w.replicas ?? 0) >= 2 && rollout?.complete && rollout.available >= 2) {
+      if (targetReady && (w.replicas ?? 0) >= 2 && rollout?.complete && rollout.available >= 2) {
         Object.assign(p, { state: "Restarting", restartToken: pass.token, restartedAt: b.nowIso, message: undefined });
         restarts.push(restartAction(pass, w, p, b.nowIso));
       } else p.message = `surged to 2 replicas, ${rollout?.available ?? 0} available; restart follows`;
       continue;
     }
     candidates.push({ w, p });
+    // invariant 3: a workload meshlift restarted or surged in another pass (the forward one, during a
+    // rollback) and still rolling out is mid-restart: it holds a slot, and its PDB, until it is done
+    const rolling = rollout !== null && !rollout.complete;
+    const recent = p.restartedAt !== undefined && b.input.now - Date.parse(p.restartedAt) <= timeoutMs;
+    if (rolling && (recent || p.gateway?.surgeToken !== undefined)) busy(ref);
   }
 
   if (dp.restart === "Manual" && pass.direction === "f") {
@@ -646,8 +673,15 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
     return { done, inFlight, failed };
   }
 
+  if (!targetReady && canaryStarts.length + candidates.length > 0)
+    b.wait("RevisionNotReady", `restarts wait: revision ${pass.target} is not Ready`);
+  for (const { w, p } of canaryStarts) {
+    if (inFlight >= dp.maxConcurrent || !targetReady) break;
+    startGatewayCanary(b, pass, w, p);
+    busy({ kind: w.kind, namespace: w.namespace, name: w.name });
+  }
   for (const { w, p } of candidates) {
-    if (inFlight >= dp.maxConcurrent) break;
+    if (inFlight >= dp.maxConcurrent || !targetReady) break;
     const ref: WorkloadRef = { kind: w.kind, namespace: w.namespace, name: w.name };
     const myPdbs = pdbs.get(workloadKey(ref)) ?? [];
     if (myPdbs.some((k) => inFlightPdbs.has(k))) {
@@ -682,6 +716,98 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
       : `rollback: move proxies back to ${pass.target}`,
   );
   return { done: done && failed.length === 0, inFlight, failed };
+}
+
+// ------------------------------------------------------------------------------ gateways: canary strategy
+
+/** Gateways moved by the canary strategy: a second Deployment on the target, then the old one scaled to zero. */
+function isCanaryGateway(spec: MeshUpgradeSpec, w: Workload, p: WorkloadProgress, direction: "f" | "r"): boolean {
+  if (p.gateway?.canary) return true;
+  // a rollback undoes a canary only where one was made; any other gateway goes back by restart
+  if (direction === "r") return false;
+  return spec.dataPlane.gateways.strategy === "Canary" && w.gateway === "injected" && w.kind === "Deployment";
+}
+
+/** `istio-ingressgateway-1-27-9` moved to 1-28-10 becomes `istio-ingressgateway-1-28-10`, not a growing chain. */
+export function canaryName(name: string, from: string, to: string): string {
+  const base = name.endsWith(`-${from}`) ? name.slice(0, -from.length - 1) : name;
+  return `${base}-${to}`;
+}
+
+function startGatewayCanary(b: Builder, pass: RestartPass, w: Workload, p: WorkloadProgress): void {
+  const name = canaryName(w.name, b.status.from!.revision, pass.target);
+  p.gateway = {
+    originalRevisionLabel: w.templateLabels["istio.io/rev"] ?? null,
+    ...p.gateway,
+    canary: name,
+    originalReplicas: w.replicas ?? 1,
+  };
+  Object.assign(p, { state: "Restarting", message: `canary gateway ${name} on ${pass.target} starting` });
+  b.write(
+    {
+      type: "createGatewayCanary",
+      workload: { kind: w.kind, namespace: w.namespace, name: w.name },
+      name,
+      revision: pass.target,
+    },
+    "gateways.strategy Canary: the new revision's gateway runs beside the old one behind the same Service",
+  );
+}
+
+/**
+ * One step of a canary gateway: forward, the canary runs on the target with every pod Ready before the old
+ * Deployment is scaled to zero (traffic is never without a Ready gateway pod); back, the old one is scaled up
+ * and Ready before the canary is deleted.
+ */
+function canaryGatewayStep(b: Builder, pass: RestartPass, w: Workload, p: WorkloadProgress): "done" | "busy" | "start" {
+  const ref: WorkloadRef = { kind: w.kind, namespace: w.namespace, name: w.name };
+  const name = p.gateway?.canary;
+  const canary = name ? findWorkload(b.snapshot, { kind: "Deployment", namespace: w.namespace, name }) : undefined;
+  const original = p.gateway?.originalReplicas ?? w.replicas ?? 1;
+  if (pass.direction === "f") {
+    if (!name) return onlyOn(w, pass.target) && w.proxiedPods > 0 ? "done" : "start";
+    if (!canary) {
+      if (!revisionReady(b.snapshot, pass.target)) return "busy";
+      b.write(
+        { type: "createGatewayCanary", workload: ref, name, revision: pass.target },
+        "gateways.strategy Canary: the new revision's gateway runs beside the old one behind the same Service",
+      );
+      return "busy";
+    }
+    const ready =
+      canary.rollout?.complete === true && canary.livePods > 0 && onlyOn(canary, pass.target) && canary.proxiedPods > 0;
+    if (!ready) {
+      p.message = `canary gateway ${name}: ${canary.rollout?.available ?? 0}/${canary.rollout?.desired ?? original} available`;
+      return "busy";
+    }
+    if ((w.replicas ?? 0) > 0) {
+      b.write(
+        { type: "scale", workload: ref, replicas: 0, token: pass.token },
+        `canary gateway ${name} serves on ${pass.target}: cut over`,
+      );
+      return "busy";
+    }
+    if (w.livePods > 0) return "busy";
+    return "done";
+  }
+  // rollback: the old gateway back to its replicas, Ready, then the canary goes
+  if (!name) return "done";
+  if ((w.replicas ?? 0) !== original) {
+    b.write(
+      { type: "scale", workload: ref, replicas: original, token: pass.token },
+      `rollback: gateway ${w.name} back to ${original} replica(s) before the canary goes`,
+    );
+    return "busy";
+  }
+  if (!w.rollout?.complete || (w.rollout.available ?? 0) < original) return "busy";
+  if (canary) {
+    b.write(
+      { type: "deleteWorkload", workload: { kind: "Deployment", namespace: w.namespace, name } },
+      `rollback: gateway ${w.name} serves again; remove the canary`,
+    );
+    return "busy";
+  }
+  return "done";
 }
 
 function restartAction(
@@ -996,6 +1122,17 @@ function oldControlPlaneOffline(b: Builder, spec: MeshUpgradeSpec): void {
   // every tag still on the old revision (the default one included) follows the mesh to the new one
   // first: removing the revision would otherwise leave tags that inject nothing (invariant 2)
   let moving = false;
+  for (const p of b.status.progress?.workloads ?? []) {
+    if (!p.gateway?.canary) continue;
+    const old = findWorkload(b.snapshot, p);
+    if (old && (old.replicas ?? 0) === 0 && old.livePods === 0) {
+      b.write(
+        { type: "deleteWorkload", workload: { kind: p.kind, namespace: p.namespace, name: p.name } },
+        `gateway ${p.name} was replaced by ${p.gateway.canary} (Canary strategy)`,
+      );
+      moving = true;
+    }
+  }
   for (const t of b.snapshot.tags) {
     if (t.revision === from)
       moving = moveTag(b, t.name, to, `revision ${from} goes offline; tag ${t.name} follows to ${to}`) || moving;

@@ -4,7 +4,7 @@ import { isKubeError, toKubeError } from "../../kube/errors.js";
 import { mergePatch } from "../../kube/patch.js";
 import type { RestClient } from "../../kube/rest.js";
 import { MESH_UPGRADES } from "../../kube/snapshot-source.js";
-import { RESOURCES, objectPath, type KubeObject, type ResourceRef } from "../../kube/resources.js";
+import { RESOURCES, collectionPath, objectPath, type KubeObject, type ResourceRef } from "../../kube/resources.js";
 import type { MeshUpgradeStatus } from "../api/schema.js";
 import { moveRevisionTag } from "./tags.js";
 import {
@@ -158,6 +158,45 @@ export class Executor {
     return stored;
   }
 
+  /** The canary: the gateway's Deployment copied, its pods on the target revision (istio-facts §5, canary gateways). */
+  private async createGatewayCanary(action: Extract<WriteAction, { type: "createGatewayCanary" }>): Promise<void> {
+    const resource = workloadResource(action.workload);
+    const original = await this.rest.requestJson<KubeObject>({
+      path: objectPath(resource, action.workload.name, action.workload.namespace),
+    });
+    const template = structuredClone(original.spec.template) as KubeObject;
+    template.metadata = {
+      ...template.metadata,
+      labels: { ...template.metadata?.labels, "istio.io/rev": action.revision },
+      annotations: Object.fromEntries(
+        Object.entries(template.metadata?.annotations ?? {}).filter(
+          ([k]) => k !== RESTARTED_AT_ANNOTATION && k !== RESTART_TOKEN_ANNOTATION,
+        ),
+      ),
+    };
+    const canary: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: {
+        name: action.name,
+        namespace: action.workload.namespace,
+        labels: { ...original.metadata.labels, "meshlift.io/canary-of": action.workload.name },
+        annotations: { "meshlift.io/canary-of": action.workload.name },
+      },
+      spec: { ...original.spec, template },
+    };
+    try {
+      await this.rest.requestJson({
+        method: "POST",
+        path: collectionPath(resource, action.workload.namespace),
+        query: { fieldManager: "meshlift" },
+        body: canary,
+      });
+    } catch (err) {
+      if (toKubeError(err).code !== 409) throw err;
+    }
+  }
+
   private async perform(
     action: WriteAction,
     upgrade: KubeObject,
@@ -190,6 +229,19 @@ export class Executor {
       case "deletePod":
         try {
           await rest.requestJson({ method: "DELETE", path: objectPath(RESOURCES.pods, action.name, action.namespace) });
+        } catch (err) {
+          if (toKubeError(err).code !== 404) throw err;
+        }
+        return;
+      case "createGatewayCanary":
+        await this.createGatewayCanary(action);
+        return;
+      case "deleteWorkload":
+        try {
+          await rest.requestJson({
+            method: "DELETE",
+            path: objectPath(workloadResource(action.workload), action.workload.name, action.workload.namespace),
+          });
         } catch (err) {
           if (toKubeError(err).code !== 404) throw err;
         }

@@ -85,6 +85,9 @@ export type WriteAction =
       token: string;
     }
   | { type: "deletePod"; namespace: string; name: string }
+  /** a second gateway Deployment on `revision` beside `workload`, same selector, same Service (istio-facts §5) */
+  | { type: "createGatewayCanary"; workload: WorkloadRef; name: string; revision: string }
+  | { type: "deleteWorkload"; workload: WorkloadRef }
   | { type: "removeRevision"; revision: string; how: "istioctl" | "sail" }
   | { type: "removeInstalled"; revision: string; mode: InstallMode };
 

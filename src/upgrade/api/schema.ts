@@ -260,6 +260,12 @@ const dataPlaneSchema = z
       .describe(
         "Automatic: meshlift restarts workloads. Manual: meshlift switches injection and tracks your own restarts.",
       ),
+    restartSelected: z
+      .array(workloadRefSchema)
+      .optional()
+      .describe(
+        "Manual mode: workloads meshlift restarts for you as their wave comes (Alauda's 'upgrade selected services'); the rest wait for your own restarts.",
+      ),
     revisionTag: revisionTagSchema.optional(),
     gateways: gatewaysSchema.prefault({}),
     rolloutTimeoutSeconds: z

@@ -660,7 +660,11 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
   }
 
   if (dp.restart === "Manual" && pass.direction === "f") {
-    for (const { w, p } of candidates) {
+    // Alauda's "upgrade selected services": the workloads the user picked are restarted by meshlift now
+    const picked = new Set((dp.restartSelected ?? []).map((r) => workloadKey(r)));
+    const waiting = candidates.filter((c) => !picked.has(workloadKey(c.w)));
+    candidates.splice(0, candidates.length, ...candidates.filter((c) => picked.has(workloadKey(c.w))));
+    for (const { w, p } of waiting) {
       // where the namespace has no injection label the pod's own istio.io/rev decides (istio-facts §1.3):
       // a plain restart would not move it, the template label must change
       const perPod = namespaceView(snapshot, w.namespace)?.perPodRules === true;
@@ -669,8 +673,6 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
         : "restart it yourself (manual mode)";
       if (p.state !== "WaitingForUser" || p.message !== message) Object.assign(p, { state: "WaitingForUser", message });
     }
-    b.restartBatch(restarts, `wave ${wave + 1}: move proxies to ${pass.target}`);
-    return { done, inFlight, failed };
   }
 
   if (!targetReady && canaryStarts.length + candidates.length > 0)
@@ -1233,12 +1235,17 @@ function newControlPlaneOffline(b: Builder, spec: MeshUpgradeSpec): void {
     );
     return;
   }
-  if (
-    mode === "Manifests" &&
-    (b.status.installedObjects ?? []).length === 0 &&
-    !b.snapshot.revisions.some((r) => r.name === to)
-  ) {
-    finish(`every proxy runs ${from} again; nothing was installed`);
+  const recorded = (b.status.installedObjects ?? []).length > 0;
+  // what meshlift never asked to install (the target was there before the upgrade) it never removes
+  const installAsked = (b.status.history ?? []).some(
+    (h) => h.outcome === "Intended" && h.action.startsWith(`install revision ${to} `),
+  );
+  if (!recorded && !installAsked) {
+    finish(
+      b.snapshot.revisions.some((r) => r.name === to)
+        ? `every proxy runs ${from} again; revision ${to} was there before the upgrade and is left in place (remove it with istioctl uninstall --revision ${to})`
+        : `every proxy runs ${from} again; nothing was installed`,
+    );
     return;
   }
   const state = takeOffline(
@@ -1246,7 +1253,16 @@ function newControlPlaneOffline(b: Builder, spec: MeshUpgradeSpec): void {
     to,
     0,
     () =>
-      b.write({ type: "removeInstalled", revision: to, mode }, `rollback: remove what meshlift installed for ${to}`),
+      mode === "Manifests" && !recorded
+        ? // the install was made but its record lost (a crash before the status write): remove by revision label
+          b.write(
+            { type: "removeRevision", revision: to, how: "istioctl" },
+            `rollback: remove revision ${to} as istioctl uninstall --revision does (what was installed was not recorded)`,
+          )
+        : b.write(
+            { type: "removeInstalled", revision: to, mode },
+            `rollback: remove what meshlift installed for ${to}`,
+          ),
     null,
   );
   if (state === "gone") finish(`every proxy runs ${from} again; revision ${to} is removed`);

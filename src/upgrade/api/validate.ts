@@ -49,6 +49,8 @@ export interface ValidationContext {
   namespaceLabels?: Record<string, Record<string, string>>;
   /** the CLI passes rendered manifests as files, so Manifests mode needs no configMapRef there */
   manifestsFromFiles?: boolean;
+  /** revisions whose manifests a ConfigMap labelled meshlift.io/manifests-revision=<revision> holds */
+  manifestRevisions?: string[];
 }
 
 export interface ResolvedRevision {
@@ -632,14 +634,27 @@ function checkInstall(spec: MeshUpgradeSpec, ctx: ValidationContext, out: Refusa
       "Set spec.install.mode: Sail, or remove spec.install.sail.",
     );
   }
-  if (mode === "Manifests" && !manifests?.configMapRef && !ctx.manifestsFromFiles) {
-    out.add(
-      "spec.install.manifests.configMapRef",
-      "install.mode is Manifests but no ConfigMap holds the manifests",
-      "Store `istioctl manifest generate --set revision=…` output in a ConfigMap and reference it here (the CLI can take files instead).",
-    );
-  }
 }
+
+/** Manifests mode needs the manifests: files (CLI), a referenced ConfigMap, or one labelled for the target revision. */
+function checkManifestsSource(
+  spec: MeshUpgradeSpec,
+  to: ResolvedRevision,
+  ctx: ValidationContext,
+  out: Refusals,
+): void {
+  const { mode, manifests } = spec.install;
+  if (mode !== "Manifests" || manifests?.configMapRef || ctx.manifestsFromFiles) return;
+  if (ctx.manifestRevisions?.includes(to.revision)) return;
+  out.add(
+    "spec.install.manifests.configMapRef",
+    `install.mode is Manifests but no ConfigMap holds the manifests of revision ${to.revision}`,
+    `Store \`istioctl manifest generate --set revision=${to.revision}\` output in a ConfigMap in the Istio namespace and reference it here, or label it ${MANIFESTS_REVISION_LABEL}=${to.revision} (the CLI can take files instead).`,
+  );
+}
+
+/** A ConfigMap with this label holds the rendered manifests of that revision (Manifests mode without configMapRef). */
+export const MANIFESTS_REVISION_LABEL = "meshlift.io/manifests-revision";
 
 function checkVerification(spec: MeshUpgradeSpec, out: Refusals): void {
   const prom = spec.verification.prometheus;
@@ -794,6 +809,7 @@ export function validateUpgradeSpec(spec: unknown, ctx: ValidationContext): Spec
   let pathKind: ResolvedUpgradeSpec["pathKind"] | null = null;
   let namespaces: string[] | null = null;
   if (to) {
+    checkManifestsSource(s, to, ctx, out);
     checkTargetRevision(to, from, s, ctx.snapshot, out);
     checkKubernetes(from, to, ctx, out);
     if (from) pathKind = checkPath(from, to, ctx, out);

@@ -406,6 +406,7 @@ function start(b: Builder): void {
     self: { name: input.upgrade.name, stage: "Pending" },
     namespaceLabels: input.namespaceLabels,
     manifestsFromFiles: input.manifestsFromFiles,
+    manifestRevisions: input.manifestRevisions,
   });
   if (!validation.ok) {
     const text = validation.errors.map((e) => `${e.field}: ${e.message} (fix: ${e.fix})`).join("; ");

@@ -15,6 +15,7 @@ import {
   type ObjectRef,
 } from "../install/index.js";
 import type { MeshUpgradeSpec, MeshUpgradeStatus } from "../api/schema.js";
+import { MANIFESTS_REVISION_LABEL } from "../api/validate.js";
 import type { Installer } from "./executor.js";
 import type { InstallObservation, WriteAction } from "./types.js";
 
@@ -58,11 +59,19 @@ export class ClusterInstaller implements Installer {
   private async manifests(upgrade: KubeObject): Promise<KubeObject[]> {
     if (this.options.manifests) return this.options.manifests;
     const ref = specOf(upgrade).install?.manifests?.configMapRef;
-    if (!ref)
+    if (ref) return objectsFromConfigMap(this.rest, ref);
+    // no reference: the ConfigMap labelled for the target revision (e.g. made by a CI pipeline or the demo)
+    const revision = (upgrade.status as MeshUpgradeStatus | undefined)?.to?.revision ?? "";
+    const labelled = await this.rest.requestJson<{ items: KubeObject[] }>({
+      path: "/api/v1/configmaps",
+      query: { labelSelector: `${MANIFESTS_REVISION_LABEL}=${revision}` },
+    });
+    if (labelled.items.length !== 1)
       throw new Error(
-        "install.mode Manifests needs spec.install.manifests.configMapRef (the operator) or manifest files (meshlift upgrade run -f)",
+        `install.mode Manifests: ${labelled.items.length} ConfigMaps are labelled ${MANIFESTS_REVISION_LABEL}=${revision} (need exactly one); set spec.install.manifests.configMapRef, or pass manifest files to meshlift upgrade run -f`,
       );
-    return objectsFromConfigMap(this.rest, ref);
+    const cm = labelled.items[0];
+    return objectsFromConfigMap(this.rest, { namespace: cm.metadata.namespace!, name: cm.metadata.name! });
   }
 
   async install(

@@ -11,6 +11,7 @@ import { buildSnapshot } from "../../mesh/snapshot.js";
 import { proxiesOnRevision } from "../../mesh/stragglers.js";
 import { meshUpgradeSpecSchema, type MeshUpgradeStatus, type UpgradeStage } from "../api/schema.js";
 import { evaluateWaveGate, gatePolicyOf } from "../gates/index.js";
+import { MANIFESTS_REVISION_LABEL } from "../api/validate.js";
 import type { MeshSnapshot } from "../../mesh/schema.js";
 import { decide } from "./decide.js";
 import { Executor, type Installer, type WriteFailure } from "./executor.js";
@@ -147,6 +148,9 @@ export class UpgradeReconciler {
       namespaceLabels,
       install,
       manifestsFromFiles: this.options.manifestsFromFiles,
+      manifestRevisions: input.configmaps
+        .map((cm) => cm.metadata?.labels?.[MANIFESTS_REVISION_LABEL])
+        .filter((r): r is string => !!r),
       actor: this.options.actor,
       now,
     };

@@ -54,6 +54,8 @@ export interface EngineInput {
   fresh?: FreshCheck;
   /** one step of a wave's verification gate, taken because the previous decision asked for it */
   gate?: { wave: number; status: GateStatus; next: GateNext };
+  /** revisions with a ConfigMap labelled meshlift.io/manifests-revision (Manifests mode without configMapRef) */
+  manifestRevisions?: string[];
   /** the CLI passes manifests as files */
   manifestsFromFiles?: boolean;
   /** who runs the engine: "operator/<pod>" or "cli/<user>" */

@@ -529,6 +529,13 @@ export class ApiServer {
         const body = parseBody(await readBody(req), req.headers["content-type"]) as KObject;
         if (t.subresource === "eviction") return this.evict(res, t, body, dryRun, actor);
         if (t.key === "authentication.k8s.io/tokenreviews") return this.send(res, 201, this.tokenReview(body));
+        if (t.key === "authentication.k8s.io/selfsubjectreviews")
+          return this.send(res, 201, {
+            kind: "SelfSubjectReview",
+            apiVersion: t.version === "v1" ? "authentication.k8s.io/v1" : `authentication.k8s.io/${t.version}`,
+            metadata: {},
+            status: { userInfo: { username: user.username, uid: user.uid, groups: user.groups } },
+          });
         if (t.group === "authorization.k8s.io") return this.send(res, 201, this.accessReview(t, body, user));
         const obj = this.checkBody(t, body);
         this.strictFields(t, obj, q);

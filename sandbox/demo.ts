@@ -5,7 +5,12 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pino } from "pino";
 import { parse } from "yaml";
+import { availableUpgrades, builtinCatalog, revisionName } from "../src/catalog/index.js";
 import { loadCluster } from "../src/kube/config.js";
+import { runUpgradeOperator, type UpgradeOperator } from "../src/upgrade/engine/operator.js";
+import { MANIFESTS_REVISION_LABEL } from "../src/upgrade/api/validate.js";
+import { renderManifests } from "./render-cli.js";
+import { stringify } from "yaml";
 import { ensureConsoleBuilt, startConsoleServer, type ConsoleServer } from "../src/server/index.js";
 import { startSandbox } from "./index.js";
 
@@ -29,6 +34,36 @@ await cluster.rest.requestJson({
   body: crd,
 });
 
+// Manifests install mode in the demo: the rendered manifests of every version one canary step away, each in a
+// ConfigMap labelled for its revision (what a CI pipeline running `istioctl manifest generate` would store)
+const catalog = builtinCatalog();
+const current = sb.scenario.istio?.revisions?.[0]?.version ?? "1.27.9";
+const targets = availableUpgrades(current, sb.scenario.kubernetesVersion, new Date(), catalog).upgrades;
+for (const t of targets) {
+  const revision = revisionName(t.version);
+  const objects = await renderManifests({ version: t.version, revision });
+  await cluster.rest.requestJson({
+    method: "POST",
+    path: "/api/v1/namespaces/istio-system/configmaps",
+    body: {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: `istio-${revision}-manifests`, labels: { [MANIFESTS_REVISION_LABEL]: revision } },
+      data: { "manifests.yaml": objects.map((o) => stringify(o)).join("---\n") },
+    },
+  });
+}
+
+// the operator reconciles every MeshUpgrade the console (or kubectl) creates
+const operatorLog = resolve(".sandbox/operator.log");
+const operator: UpgradeOperator = await runUpgradeOperator({
+  cluster,
+  catalog,
+  leaseNamespace: "default",
+  http: { host: "127.0.0.1", port: 0 },
+  logger: pino({ level: "info" }, pino.destination({ dest: operatorLog, mkdir: true, sync: false })),
+});
+
 const consoleLog = resolve(".sandbox/console.log");
 const logger = pino({ level: "info" }, pino.destination({ dest: consoleLog, mkdir: true, sync: false }));
 let web: ConsoleServer;
@@ -46,6 +81,8 @@ const lines = [
   ``,
   `  Console          ${web.url}   (log in with a token below; its log: ${consoleLog})`,
   `  Kubernetes API   ${sb.url}   (Kubernetes ${sb.scenario.kubernetesVersion}, ${sb.store.count("/pods")} pods)`,
+  `  Operator         ${operator.controller.url}/metrics   (its log: ${operatorLog})`,
+  `  Upgrades ready   ${targets.map((t) => t.version).join(", ")} (install mode Manifests: ConfigMaps in istio-system)`,
   `  kubeconfig       ${sb.kubeconfigPath}`,
   `  admin token      ${sb.tokens.admin}`,
   `  read-only token  ${sb.tokens.viewer}`,
@@ -58,6 +95,7 @@ const lines = [
 console.log(lines.join("\n"));
 const stop = async () => {
   await web.close();
+  await operator.stop();
   cluster.close();
   await sb.stop();
   process.exit(0);

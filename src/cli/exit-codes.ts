@@ -14,6 +14,10 @@ export const ExitCode = {
   Usage: 4,
   /** the cluster could not be used: unreachable, bad kubeconfig, credentials rejected, permission missing */
   ClusterAccess: 5,
+  /** the upgrade waits for a person: approval, paused, manual decommission */
+  NeedsAction: 6,
+  /** interrupted (Ctrl-C): 128 + SIGINT */
+  Interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

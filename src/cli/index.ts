@@ -7,8 +7,13 @@ import { CommandContext, type CommandHost, type GlobalOptions } from "./context.
 import { ExitCode } from "./exit-codes.js";
 import type { CliIO } from "./io.js";
 import { Output, OUTPUT_FORMATS, type OutputFormat } from "./output.js";
+import registerConsole from "./console/index.js";
+import registerOperator from "./operator/index.js";
+import registerDecommission from "./decommission/index.js";
 import registerPrecheck from "./precheck/index.js";
+import registerRollout from "./rollout/index.js";
 import registerStatus from "./status/index.js";
+import registerUpgrade from "./upgrade/index.js";
 import registerVersions from "./versions/index.js";
 
 export type { CliIO } from "./io.js";
@@ -18,7 +23,16 @@ export { ExitCode } from "./exit-codes.js";
 /** A command folder's registration function (src/cli/<command>/index.ts default export). */
 export type CommandRegistration = (program: Command, host: CommandHost) => void;
 
-export const COMMANDS: CommandRegistration[] = [registerStatus, registerVersions, registerPrecheck];
+export const COMMANDS: CommandRegistration[] = [
+  registerStatus,
+  registerVersions,
+  registerPrecheck,
+  registerUpgrade,
+  registerRollout,
+  registerDecommission,
+  registerConsole,
+  registerOperator,
+];
 
 export interface CliOptions {
   /** "kubectl meshlift" when run as the kubectl plugin */
@@ -137,7 +151,7 @@ export function createCli(options: CliOptions = {}): Cli {
         })
         .addHelpText(
           "after",
-          "\nExit codes: 0 ok, 1 warnings, 2 warnings with --strict, 3 errors/blocked, 4 usage error, 5 cluster unreachable or access denied.",
+          "\nExit codes: 0 ok, 1 warnings, 2 warnings with --strict, 3 errors/blocked, 4 usage error, 5 cluster unreachable or access denied, 6 the upgrade needs you, 130 interrupted.",
         );
       for (const register of options.commands ?? COMMANDS) register(program, host);
       for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());

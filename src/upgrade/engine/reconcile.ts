@@ -5,8 +5,13 @@
 import type { Catalog } from "../../catalog/catalog.js";
 import type { Cluster } from "../../kube/config.js";
 import { toKubeError } from "../../kube/errors.js";
-import { MESH_UPGRADES, ColdSnapshotSource, type SnapshotSource } from "../../kube/snapshot-source.js";
-import { objectPath, type KubeObject } from "../../kube/resources.js";
+import {
+  MESH_UPGRADES,
+  ColdSnapshotSource,
+  WarmSnapshotSource,
+  type SnapshotSource,
+} from "../../kube/snapshot-source.js";
+import { objectPath, type KubeObject, type ResourceRef } from "../../kube/resources.js";
 import { buildSnapshot } from "../../mesh/snapshot.js";
 import { proxiesOnRevision } from "../../mesh/stragglers.js";
 import { meshUpgradeSpecSchema, type MeshUpgradeStatus, type UpgradeStage } from "../api/schema.js";
@@ -92,6 +97,19 @@ export class UpgradeReconciler {
     return { revision, takenAt, stragglers: proxiesOnRevision(snapshot, revision) };
   }
 
+  /** Reads from the warm caches of the snapshot source, when it has them (no LIST per gate step). */
+  private cachedLister(): ((resource: ResourceRef, namespace: string) => KubeObject[] | undefined) | undefined {
+    const source = this.options.source;
+    if (!(source instanceof WarmSnapshotSource)) return undefined;
+    const kinds: Record<string, string> = {
+      Pod: "pods",
+      Deployment: "deployments",
+      StatefulSet: "statefulsets",
+      DaemonSet: "daemonsets",
+    };
+    return (resource, namespace) => source.caches.get(kinds[resource.kind] ?? "")?.list(namespace);
+  }
+
   /** One step of a wave's verification gate (health reads, Prometheus queries), from the status decide() wrote. */
   private async gateStep(
     decision: Decision,
@@ -107,7 +125,7 @@ export class UpgradeReconciler {
     if (!gateStatus || !planned || !spec.success || !status.to) return undefined;
     const rev = snapshot.revisions.find((r) => r.name === status.to!.revision);
     const { status: next, next: step } = await evaluateWaveGate(
-      { rest: this.options.cluster.rest, now: this.now, signal },
+      { rest: this.options.cluster.rest, now: this.now, signal, cached: this.cachedLister() },
       gatePolicyOf(spec.data.verification),
       {
         wave,

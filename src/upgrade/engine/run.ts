@@ -69,6 +69,8 @@ export async function runUpgrade(
         const t = setTimeout(done, sleep);
         const onAbort = () => done();
         options.signal?.addEventListener("abort", onAbort, { once: true });
+        // aborted before the listener was added: no sleep at all
+        if (options.signal?.aborted) done();
         function done() {
           clearTimeout(t);
           options.signal?.removeEventListener("abort", onAbort);

@@ -22,6 +22,11 @@ export interface CollectHealthOptions {
   /** the target revision's istiod Service (e.g. istio-system/istiod-1-28-0): its syncz lists connected proxies */
   istiod?: { namespace: string; service: string };
   signal?: AbortSignal;
+  /**
+   * Objects of a kind in a namespace from a warm list-watch cache (the engine's), instead of a LIST per
+   * namespace and kind: the gate is polled while a wave verifies, and the engine makes no LIST per reconcile.
+   */
+  cached?: (resource: ResourceRef, namespace: string) => KubeObject[] | undefined;
 }
 
 /** istiod's debug endpoints are on its monitoring port 15014, reached through the API server's service proxy. */
@@ -50,13 +55,12 @@ export async function collectHealthInput(rest: RestClient, options: CollectHealt
       const kinds = [
         ...new Set(supported.filter((w) => w.namespace === namespace).map((w) => w.kind)),
       ] as (keyof typeof RESOURCE_OF_KIND)[];
+      const read = async (resource: ResourceRef, transform?: (o: KubeObject) => KubeObject): Promise<KubeObject[]> =>
+        options.cached?.(resource, namespace) ??
+        (await listAll<KubeObject>(rest, resource, { namespace, signal, transform }).then((l) => l.items));
       const [pods, ...workloads] = await Promise.all([
-        listAll<KubeObject>(rest, RESOURCES.pods, { namespace, signal, transform: slimPod }).then((l) => l.items),
-        ...kinds.map((kind) =>
-          listAll<KubeObject>(rest, RESOURCE_OF_KIND[kind], { namespace, signal }).then((l) =>
-            l.items.map((o) => ({ ...o, kind })),
-          ),
-        ),
+        read(RESOURCES.pods, slimPod),
+        ...kinds.map((kind) => read(RESOURCE_OF_KIND[kind]).then((items) => items.map((o) => ({ ...o, kind })))),
       ]);
       return { pods, workloads: workloads.flat() };
     }),

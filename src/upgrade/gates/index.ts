@@ -3,6 +3,7 @@
 // then calls evaluateWaveGate until it answers passed or failed, recording the returned status each
 // time and waiting as told in between. decideWaveGate is the pure core; evaluateWaveGate is its only
 // I/O: one fresh read of the wave's objects, and the Prometheus queries that are due.
+import type { KubeObject, ResourceRef } from "../../kube/resources.js";
 import { durationMs, type MeshUpgradeSpec } from "../api/schema.js";
 import type { RestClient } from "../../kube/rest.js";
 import { nextStep, recordMeasurements, type AnalysisPolicy, type GateStatus } from "./analysis.js";
@@ -216,6 +217,8 @@ export interface GateIO {
   prometheus?: PrometheusClient;
   now?: () => number;
   signal?: AbortSignal;
+  /** warm caches to read the wave's objects from (see CollectHealthOptions.cached) */
+  cached?: (resource: ResourceRef, namespace: string) => KubeObject[] | undefined;
 }
 
 function singleNumber(outcome: QueryOutcome): number | null {
@@ -246,6 +249,7 @@ export async function evaluateWaveGate(
     workloads: target.workloads,
     istiod: target.istiod,
     signal: io.signal,
+    cached: io.cached,
   });
   const notes = [...observed.notes];
   let xdsRejects: { before: number; now: number } | undefined;

@@ -205,10 +205,6 @@ async function startUpgrade(ctx: CommandContext, options: StartOptions): Promise
   if (offline.length > 0) return refuse(ctx, offline);
   const files = options.filename ?? [];
   const manifests = await readManifestFiles(files);
-  if (options.gateways === "Canary")
-    ctx.out.warn(
-      "--gateways Canary is recorded in the spec, but the engine does not act on it yet: gateways are restarted in place",
-    );
 
   const { snapshot, namespaceLabels, cluster } = await readMeshForUpgrade(ctx);
   const [{ validateUpgradeSpec, MESHUPGRADE }, { planWaves }, { runChecks, hasBlockingFindings }, install] =

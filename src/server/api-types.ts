@@ -184,6 +184,59 @@ export interface PrecheckResult {
   version: number;
 }
 
+/** The console's buttons on an upgrade: Done is Proceed at an approval point, Cancel is Rollback. */
+export type ConsoleAction = "Proceed" | "Rollback" | "Pause" | "Resume" | "Done" | "Cancel";
+
+/** Whether the engine accepts an action now (src/upgrade/engine/guards.ts), and what it does or why not. */
+export interface ActionVerdict {
+  allowed: boolean;
+  reason: string;
+}
+
+/** Something that still runs the old revision, and what the user can do about it. */
+export interface StragglerView {
+  kind: string;
+  namespace: string;
+  name: string;
+  why: string;
+  /** what to do, in words */
+  action: string;
+  /** a command that does it, when one does */
+  command: string | null;
+}
+
+export interface GatewayView {
+  kind: string;
+  namespace: string;
+  name: string;
+  /** injected: a Deployment whose proxy is injected; legacy: the proxy is in the template; gateway-api: managed */
+  type: "injected" | "legacy" | "gateway-api";
+  replicas: number | null;
+  livePods: number;
+  revisions: string[];
+  /** its state in the upgrade (null: not in the plan) */
+  state: string | null;
+  ready: string | null;
+  /** Canary strategy: the Deployment meshlift created on the target revision */
+  canary: string | null;
+  /** replicas before meshlift surged a single-replica gateway to two */
+  surgedFrom: number | null;
+  message: string | null;
+}
+
+/** What the console adds to each MeshUpgrade it serves: the actions the engine accepts now, and more. */
+export interface UpgradeConsoleView {
+  actions: Record<ConsoleAction, ActionVerdict>;
+  /** where the engine waits for Done (spec.action Proceed), if it does */
+  approval:
+    { kind: "wave"; wave: number; waves: number } | { kind: "offline"; revision: string; target: string } | null;
+  /** an action set in spec that the engine has not acknowledged yet */
+  pendingAction: { action: string; nonce?: string } | null;
+  stragglers: StragglerView[];
+  gateways: { include: boolean; strategy: string; surgeSingleReplica: boolean; items: GatewayView[] };
+  restart: { mode: "Automatic" | "Manual"; selected: { kind: string; namespace: string; name: string }[] };
+}
+
 /** A MeshUpgrade as the API server serves it (the schema lives in src/upgrade/api/schema.ts). */
 export interface MeshUpgradeObject {
   apiVersion: string;
@@ -199,6 +252,53 @@ export interface MeshUpgradeObject {
   };
   spec: Record<string, any>;
   status?: Record<string, any>;
+  /** added by the console (never stored in the cluster) */
+  console?: UpgradeConsoleView;
+}
+
+export interface PlannedWorkloadView {
+  kind: string;
+  namespace: string;
+  name: string;
+  /** injected | legacy | gateway-api, or null for an application workload */
+  gateway: string | null;
+  livePods: number;
+}
+
+/** The answer of POST /api/upgrades?dryRun=true: what Start would create and do; nothing is created. */
+export interface PlanPreview {
+  /** Start would create it: the spec is valid for this mesh and Kubernetes accepted a dry-run create */
+  valid: boolean;
+  /** every refused field, with its fix */
+  errors: { field: string; message: string; fix: string }[];
+  name: string | null;
+  from: { revision: string; version: string } | null;
+  to: { revision: string; version: string } | null;
+  pathKind: string | null;
+  waves: {
+    index: number;
+    namespaces: { name: string; workloads: PlannedWorkloadView[] }[];
+    gateways: PlannedWorkloadView[];
+  }[];
+  /** proxies on the source revision no wave moves: they will be stragglers before offline */
+  notMoved: { kind: string; namespace: string; name: string; why: string }[];
+  findings: FindingView[];
+  counts: { errors: number; warnings: number; info: number };
+  /** the server-side dry-run create with your token (null when the spec was refused first) */
+  dryRun: { ok: boolean; status: number; message: string } | null;
+  /** the spec with defaults applied and the source and target resolved */
+  resolved: Record<string, any> | null;
+}
+
+/** What the start form offers: the catalog's upgrades, and what this mesh has for them. */
+export interface UpgradeFormOptions {
+  current: string | null;
+  offers: UpgradeOffer[];
+  /** revisions whose rendered manifests a ConfigMap labelled meshlift.io/manifests-revision holds */
+  manifestRevisions: string[];
+  tags: { name: string; revision: string | null }[];
+  /** namespaces with sidecar injection or proxies: candidates for waves and canaries */
+  namespaces: string[];
 }
 
 export interface UpgradeList {

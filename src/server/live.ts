@@ -19,7 +19,9 @@ import type {
   UpgradeList,
   WorkloadRow,
 } from "./api-types.js";
+import { MANIFESTS_REVISION_LABEL } from "../upgrade/api/validate.js";
 import { RowIndex } from "./rows.js";
+import { consoleViewOf } from "./upgrade-view.js";
 import { namespaceRowOf, overviewOf, workloadRowOf } from "./view.js";
 
 export interface LiveMeshOptions {
@@ -105,20 +107,43 @@ export class LiveMesh {
     return labels;
   }
 
-  upgradeList(): UpgradeList {
-    const items = (this.upgradeCache.list() as MeshUpgradeObject[]).sort((a, b) =>
+  /**
+   * Revisions whose rendered manifests a ConfigMap labelled meshlift.io/manifests-revision holds in an
+   * Istio namespace (Manifests mode), read from the same warm caches the engine validates with. Those
+   * ConfigMap caches do not schedule rebuilds, so they are read now rather than from the last view.
+   */
+  async manifestRevisions(): Promise<string[]> {
+    const { input } = await this.source.collect({ syncz: false });
+    const labelled = input.configmaps
+      .map((cm) => cm.metadata?.labels?.[MANIFESTS_REVISION_LABEL])
+      .filter((r): r is string => !!r);
+    return [...new Set(labelled)].sort();
+  }
+
+  /** A MeshUpgrade as the console serves it: the object, plus the actions the engine accepts now and more. */
+  private withConsoleView(object: MeshUpgradeObject): MeshUpgradeObject {
+    return { ...object, console: consoleViewOf(object, this.currentSnapshot) };
+  }
+
+  /** The MeshUpgrades as stored, newest first. */
+  private storedUpgrades(): MeshUpgradeObject[] {
+    return (this.upgradeCache.list() as MeshUpgradeObject[]).sort((a, b) =>
       String(b.metadata.creationTimestamp ?? "").localeCompare(String(a.metadata.creationTimestamp ?? "")),
     );
-    return { crdInstalled: this.crdInstalled, items };
+  }
+
+  upgradeList(): UpgradeList {
+    return { crdInstalled: this.crdInstalled, items: this.storedUpgrades().map((o) => this.withConsoleView(o)) };
   }
 
   upgrade(name: string): MeshUpgradeObject | undefined {
-    return this.upgradeCache.get(name) as MeshUpgradeObject | undefined;
+    const object = this.upgradeCache.get(name) as MeshUpgradeObject | undefined;
+    return object && this.withConsoleView(object);
   }
 
   /** Name and stage of every MeshUpgrade: the one-upgrade-per-mesh lock of spec validation. */
   activeUpgrades(): { name: string; stage: string | null }[] {
-    return this.upgradeList().items.map((u) => ({
+    return (this.upgradeCache.list() as MeshUpgradeObject[]).map((u) => ({
       name: u.metadata.name,
       stage: typeof u.status?.stage === "string" ? u.status.stage : null,
     }));
@@ -178,7 +203,7 @@ export class LiveMesh {
 
   private onUpgradeChange(change: CacheChange<KubeObject>): void {
     const kind = change.type;
-    this.emit([{ type: "upgrade", change: kind, object: change.object as MeshUpgradeObject }]);
+    this.emit([{ type: "upgrade", change: kind, object: this.withConsoleView(change.object as MeshUpgradeObject) }]);
     // an upgrade's from/to decides what "old" and "new" proxies are
     this.schedule();
   }
@@ -251,7 +276,7 @@ export class LiveMesh {
     const overview = overviewOf(snapshot, {
       catalog: this.options.catalog,
       today: this.options.now?.() ?? new Date(),
-      upgrades: this.upgradeList().items,
+      upgrades: this.storedUpgrades(),
       version,
       notes: [...new Set([...notes.filter((n) => !n.includes("syncz")), ...this.synczNotes])],
     });

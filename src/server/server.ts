@@ -28,7 +28,7 @@ import {
   readAccess,
   verifyToken,
 } from "./access.js";
-import type { LiveEvent, PrecheckResult, RowPage, SessionInfo } from "./api-types.js";
+import type { LiveEvent, PrecheckResult, RowPage, SessionInfo, UpgradeFormOptions } from "./api-types.js";
 import { checkCsrf, checkHost, isLoopback, readJson, sendError, sendJson, SECURITY_HEADERS } from "./http.js";
 import { LiveMesh, type LiveMeshOptions } from "./live.js";
 import {
@@ -43,7 +43,7 @@ import {
 import { EventHub } from "./sse.js";
 import { StaticFiles, webDir } from "./static.js";
 import { namespaceQuery, QueryError, workloadQuery } from "./table-query.js";
-import { createUpgrade, requestAction, restartWorkloads } from "./writes.js";
+import { createUpgrade, previewUpgrade, requestAction, restartWorkloads, selectForRestart } from "./writes.js";
 
 export interface ConsoleServerOptions {
   /** the console's own identity: it fills the shared read cache (never used for a user's write) */
@@ -203,7 +203,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     };
   }
 
-  function validationContext(): ValidationContext {
+  async function validationContext(): Promise<ValidationContext> {
     const snapshot = live.snapshot;
     return {
       snapshot,
@@ -211,6 +211,22 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       kubernetesVersion: snapshot.kubernetesVersion,
       activeUpgrades: live.activeUpgrades(),
       namespaceLabels: live.namespaceLabels(),
+      manifestRevisions: await live.manifestRevisions(),
+    };
+  }
+
+  async function formOptions(): Promise<UpgradeFormOptions> {
+    const snapshot = live.snapshot;
+    const banner = live.overview.banner;
+    return {
+      current: banner?.current ?? null,
+      offers: banner?.offers ?? [],
+      manifestRevisions: await live.manifestRevisions(),
+      tags: snapshot.tags.map((t) => ({ name: t.name, revision: t.revision })),
+      namespaces: snapshot.namespaces
+        .filter((ns) => ns.injection.revision !== null || ns.proxies > 0)
+        .map((ns) => ns.name)
+        .sort(),
     };
   }
 
@@ -363,13 +379,25 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       sendJson(ctx.res, 200, upgrade);
     }),
 
+    route("GET", "/api/upgrade-options", async (ctx) => {
+      await requireRead(sessionOf(ctx));
+      sendJson(ctx.res, 200, await formOptions());
+    }),
+
     route("POST", "/api/upgrades", async (ctx) => {
       const session = sessionOf(ctx);
       guardWrite(ctx, session);
+      if (ctx.url.searchParams.get("dryRun") === "true") {
+        // the plan preview: validation, prechecks, waves and a dry-run create; nothing is created
+        await requireRead(session);
+        const preview = await previewUpgrade(session.cluster, await readJson(ctx.req), await validationContext());
+        sendJson(ctx.res, 200, preview);
+        return;
+      }
       const created = await createUpgrade(
         session.cluster,
         await readJson(ctx.req),
-        validationContext(),
+        await validationContext(),
         session.user.username,
       );
       logger.info({ user: session.user.username, upgrade: created.metadata.name }, "MeshUpgrade created");
@@ -379,18 +407,20 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     route("POST", "/api/upgrades/:name/action", async (ctx) => {
       const session = sessionOf(ctx);
       guardWrite(ctx, session);
-      const upgrade = live.upgrade(ctx.params.name);
-      if (!upgrade) throw new ConsoleError(404, "NotFound", `MeshUpgrade "${ctx.params.name}" does not exist`);
-      const patched = await requestAction(
-        session.cluster,
-        upgrade,
-        await readJson(ctx.req),
-        validationContext(),
-        session.user.username,
-      );
+      const name = ctx.params.name;
+      const patched = await requestAction(session.cluster, name, await readJson(ctx.req), session.user.username);
+      logger.info({ user: session.user.username, upgrade: name, action: patched.spec?.action }, "action");
+      sendJson(ctx.res, 200, patched);
+    }),
+
+    route("POST", "/api/upgrades/:name/restart-selected", async (ctx) => {
+      const session = sessionOf(ctx);
+      guardWrite(ctx, session);
+      const name = ctx.params.name;
+      const patched = await selectForRestart(session.cluster, name, await readJson(ctx.req), session.user.username);
       logger.info(
-        { user: session.user.username, upgrade: upgrade.metadata.name, action: patched.spec?.action },
-        "action",
+        { user: session.user.username, upgrade: name, selected: patched.spec?.dataPlane?.restartSelected?.length },
+        "workloads selected for restart",
       );
       sendJson(ctx.res, 200, patched);
     }),

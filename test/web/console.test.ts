@@ -234,9 +234,10 @@ describe("the console in Chromium", () => {
     assert.equal(await page.getByTestId("start-upgrade").isDisabled(), true);
     assert.match(await text("start-upgrade-why"), /user "viewer" to create meshupgrades\.meshlift\.io/);
     await page.locator('[data-testid="upgrade-row"][data-name="to-1-28-10"]').getByRole("link").click();
-    for (const action of ["proceed", "pause", "resume", "rollback"])
+    for (const action of ["rollback", "pause", "resume", "done", "cancel"]) {
       assert.equal(await page.getByTestId(`action-${action}`).isDisabled(), true, action);
-    assert.match(await text("actions-why"), /user "viewer" to patch meshupgrades\.meshlift\.io/);
+      assert.match(await text(`action-${action}-why`), /user "viewer" to patch meshupgrades\.meshlift\.io/, action);
+    }
     await browser.screenshot("08-viewer-upgrade");
     assert.deepEqual(
       browser.consoleLines.filter((l) => l.startsWith("pageerror")),

@@ -321,9 +321,10 @@ function handleAction(b: Builder, spec: MeshUpgradeSpec | null): void {
   switch (pending.action) {
     case "Rollback": {
       if (stage === "RollingBack" || stage === "NewControlPlaneOffline") return accept("already rolling back");
-      if (!ROLLBACK_STAGES.includes(stage))
-        return reject(`rollback is possible only before OldControlPlaneOffline (stage ${stage})`);
       const from = stage === "Paused" ? (b.status.pausedFrom ?? stage) : stage;
+      // invariant 5: paused in OldControlPlaneOffline is still past the point of no return
+      if (!ROLLBACK_STAGES.includes(stage) || !ROLLBACK_STAGES.includes(from))
+        return reject(`rollback is possible only before OldControlPlaneOffline (stage ${stage}, from ${from})`);
       b.status.rollback = { from, reason: "asked by spec.action Rollback", at: b.nowIso };
       accept(`rolling back from ${from}`);
       b.status.pausedFrom = undefined;
@@ -588,6 +589,7 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
     if (p.state === "Failed") {
       failed.push(p);
       done = false;
+      if (rollout !== null && !rollout.complete) busy(ref); // a timed-out rollout may still be rolling
       continue;
     }
     if (isCanaryGateway(spec, w, p, pass.direction)) {
@@ -603,7 +605,9 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
     }
     const restarted = p.restartToken === pass.token;
     const landed = w.templateAnnotations[RESTART_TOKEN_ANNOTATION] === pass.token;
-    const onTarget = onlyOn(w, pass.target) && rollout?.complete !== false;
+    // a rollback restarts back every workload the forward pass restarted, whatever an older cache shows
+    const forwardRestarted = pass.direction === "r" && p.restartToken !== undefined && p.restartToken !== pass.token;
+    const onTarget = onlyOn(w, pass.target) && rollout?.complete !== false && !forwardRestarted;
     const surgedByMe = p.gateway?.surgeToken === pass.token;
     const original = p.gateway?.originalReplicas;
     if (onTarget && (!restarted || landed)) {
@@ -646,18 +650,22 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
     if (surgedByMe) {
       // surge asked: the restart follows once both replicas are available; it holds its slot meanwhile
       busy(ref);
-      if (targetReady && (w.replicas ?? 0) >= 2 && rollout?.complete && rollout.available >= 2) {
+      if ((w.replicas ?? 0) < 2) {
+        // the surge is not observed (lost in a crash between the status write and the scale): ask it again
+        b.write(
+          { type: "scale", workload: ref, replicas: 2, token: pass.token },
+          "a single-replica gateway never drops to zero ready pods",
+        );
+      } else if (targetReady && rollout?.complete && rollout.available >= 2) {
         Object.assign(p, { state: "Restarting", restartToken: pass.token, restartedAt: b.nowIso, message: undefined });
         restarts.push(restartAction(pass, w, p, b.nowIso));
       } else p.message = `surged to 2 replicas, ${rollout?.available ?? 0} available; restart follows`;
       continue;
     }
     candidates.push({ w, p });
-    // invariant 3: a workload meshlift restarted or surged in another pass (the forward one, during a
-    // rollback) and still rolling out is mid-restart: it holds a slot, and its PDB, until it is done
-    const rolling = rollout !== null && !rollout.complete;
-    const recent = p.restartedAt !== undefined && b.input.now - Date.parse(p.restartedAt) <= timeoutMs;
-    if (rolling && (recent || p.gateway?.surgeToken !== undefined)) busy(ref);
+    // invariant 3: a workload still rolling out (restarted by an earlier pass, the forward one during a
+    // rollback, or before a Resume) is mid-restart: it holds a slot, and its PDB, until it is done
+    if (rollout !== null && !rollout.complete) busy(ref);
   }
 
   if (dp.restart === "Manual" && pass.direction === "f") {
@@ -669,6 +677,8 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
       // where the namespace has no injection label the pod's own istio.io/rev decides (istio-facts §1.3):
       // a plain restart would not move it, the template label must change
       const perPod = namespaceView(snapshot, w.namespace)?.perPodRules === true;
+      // the label the user is asked to change is restored on rollback
+      if (perPod) p.gateway ??= { originalRevisionLabel: w.templateLabels["istio.io/rev"] ?? null };
       const message = perPod
         ? `set istio.io/rev=${pass.target} on its pod template yourself, which restarts it (manual mode)`
         : "restart it yourself (manual mode)";
@@ -844,10 +854,18 @@ function sameLabels(a: { istioInjection: string | null; rev: string | null }, b:
   return a.istioInjection === b.istioInjection && a.rev === b.rev;
 }
 
+/** The last write intent in history whose action starts with `prefix`. */
+function lastIntent(b: Builder, prefix: string): string | undefined {
+  const history = b.status.history ?? [];
+  for (let i = history.length - 1; i >= 0; i--)
+    if (history[i].outcome === "Intended" && history[i].action.startsWith(prefix)) return history[i].action;
+  return undefined;
+}
+
 /** Re-points a tag (invariant 2: only ever at a Ready revision), remembering where it pointed first. */
-function moveTag(b: Builder, tag: string, revision: string, reason: string): boolean {
+function moveTag(b: Builder, tag: string, revision: string, reason: string, evenIfThere = false): boolean {
   const current = b.snapshot.tags.find((t) => t.name === tag);
-  if (!current || current.revision === revision) return false;
+  if (!current || (current.revision === revision && !evenIfThere)) return false;
   if (!revisionReady(b.snapshot, revision)) {
     b.wait("RevisionNotReady", `tag ${tag} waits: revision ${revision} is not Ready`);
     return true;
@@ -1167,15 +1185,22 @@ function rollingBack(b: Builder, spec: MeshUpgradeSpec): void {
   const from = b.status.from!.revision;
   const to = b.status.to!.revision;
   let switching = false;
+  // a cache older than a forward write shows the original state too: once meshlift moved a tag or
+  // relabelled a namespace, the undo is written (an idempotent patch) before the cache is believed
   for (const rec of b.status.tags ?? []) {
     if (!rec.movedAt) continue;
+    const last = lastIntent(b, `move tag ${rec.name} to `);
+    const undo = last !== undefined && last !== `move tag ${rec.name} to ${rec.originalRevision}`;
     switching =
-      moveTag(b, rec.name, rec.originalRevision, `rollback: tag ${rec.name} back to ${rec.originalRevision}`) ||
+      moveTag(b, rec.name, rec.originalRevision, `rollback: tag ${rec.name} back to ${rec.originalRevision}`, undo) ||
       switching;
   }
   for (const np of b.status.progress?.namespaces ?? []) {
     const ns = namespaceView(b.snapshot, np.name);
-    if (!ns || !np.originalLabels || sameLabels(labelsOf(ns), np.originalLabels)) continue;
+    if (!ns || !np.originalLabels) continue;
+    const last = lastIntent(b, `label namespace ${np.name} `);
+    const undone = last === undefined || last === `label namespace ${np.name} ${labelText(np.originalLabels)}`;
+    if (undone && sameLabels(labelsOf(ns), np.originalLabels)) continue;
     if (!revisionReady(b.snapshot, from)) {
       b.wait("RevisionNotReady", `rollback waits: revision ${from} is not Ready`);
       return;

@@ -59,7 +59,7 @@ export function restartPatch(action: Extract<WriteAction, { type: "restart" }>):
 }
 
 /** Fields that change as pods roll: written at most every PROGRESS_WRITE_MS unless something else changes. */
-function material(status: MeshUpgradeStatus | undefined): string {
+export function material(status: MeshUpgradeStatus | undefined): string {
   if (!status) return "";
   const s = structuredClone(status);
   if (s.progress) {

@@ -1,8 +1,20 @@
-// A virtualised table over a RowWindow: only the rows in view (plus a few either side) are in the
-// DOM, positioned inside a spacer as tall as all rows; scrolling asks the window for the pages it
-// needs. Rows are memoised on the row object, so a live change re-renders just the changed row.
+// A virtualised table over a RowSource (a server-side RowWindow, or LocalRows): only the rows in view
+// (plus a few either side) are in the DOM, positioned inside a spacer as tall as all rows; scrolling
+// asks the source for the pages it needs. Rows are memoised on the row object, so a live change re-renders just the changed row.
 import { memo, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
-import type { RowWindow } from "../rows.ts";
+
+/** Rows a table shows: a server-side window (RowWindow) or rows held in the page (LocalRows). */
+export interface RowSource<Row> {
+  subscribe(listener: () => void): () => void;
+  /** changes whenever anything shown changes */
+  readonly revision: number;
+  /** null while the first page loads */
+  readonly total: number | null;
+  readonly error: { message: string } | null;
+  /** rows first..last are about to be shown */
+  ensureRange(first: number, last: number): void;
+  rowAt(index: number): Row | undefined;
+}
 
 export interface Column<Row> {
   id: string;
@@ -23,7 +35,7 @@ export interface SortState {
 
 interface Props<Row extends { key: string }> {
   testId: string;
-  source: RowWindow<Row & { rv: number }>;
+  source: RowSource<Row & { rv: number }>;
   columns: Column<Row>[];
   rowHeight?: number;
   height?: number;

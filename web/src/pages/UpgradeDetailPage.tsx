@@ -1,35 +1,58 @@
-// One MeshUpgrade, live: stage, source and target, waves, per-namespace progress, stragglers and
-// history as the engine records them in status, and the spec.action buttons. The server refuses an
-// action the stage does not allow (with the reason); Kubernetes RBAC refuses users who may not patch.
-import { useState } from "react";
-import type { MeshUpgradeObject } from "../../../src/server/api-types.js";
+// The Upgrade page (/upgrades/:name): one MeshUpgrade, live over the console's event stream — the
+// three-stage pipeline and its cancel path, progress per wave and namespace, the workloads with
+// "Upgrade selected", gateways, verification gates, history, and the buttons. Every button follows
+// the engine's guard (sent by the server with the upgrade) and Kubernetes RBAC; the server checks
+// both again when an action is asked.
+import { useEffect, useRef, useState } from "react";
+import type { ConsoleAction, MeshUpgradeObject } from "../../../src/server/api-types.js";
 import { ApiError, api } from "../api.ts";
-import { ActionButton, Bar, ErrorBox, StageBadge } from "../components/common.tsx";
+import { ErrorBox, StageBadge } from "../components/common.tsx";
 import { live } from "../live.ts";
-import { Link } from "../router.tsx";
+import { Link, navigate } from "../router.tsx";
 import { session } from "../session.ts";
 import { useObservable } from "../store.ts";
-import { revisionsOf, waveProgress } from "./UpgradesPage.tsx";
+import { ActionBar, ConfirmRollback } from "../upgrade/Actions.tsx";
+import { revisions, stageOf, TERMINAL } from "../upgrade/model.ts";
+import { GatesPanel, GatewaysPanel, HistoryPanel, NamespacesPanel, Pipeline, WavesPanel } from "../upgrade/Panels.tsx";
+import { StragglersDialog } from "../upgrade/StragglersDialog.tsx";
+import { WorkloadList } from "../upgrade/WorkloadList.tsx";
 
-const ACTIONS = ["Proceed", "Pause", "Resume", "Rollback"] as const;
+/** Stages in which stragglers block the way offline: the dialog opens by itself then. */
+const STRAGGLER_STAGES = ["DataPlaneUpgrade", "OldControlPlaneOffline"];
 
-interface NamespaceProgress {
-  name: string;
-  wave: number;
-  state: string;
-  proxies: { old: number; new: number; none: number };
+function stragglerKeys(u: MeshUpgradeObject): string {
+  return (u.console?.stragglers ?? [])
+    .map((s) => `${s.kind}/${s.namespace}/${s.name}`)
+    .sort()
+    .join(",");
 }
 
 export function UpgradeDetailPage({ name }: { name: string }) {
-  useObservable(live.upgrades.list);
-  const upgrade: MeshUpgradeObject | undefined = live.upgrades.byName(name);
+  const upgrades = useObservable(live.upgrades.list);
+  const upgrade = upgrades.find((u) => u.metadata.name === name);
   const info = useObservable(session);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [confirmRollback, setConfirmRollback] = useState<"Rollback" | "Cancel" | null>(null);
+  const [dialog, setDialog] = useState<{ open: boolean; confirming: boolean }>({ open: false, confirming: false });
+  const dismissed = useRef<string | null>(null);
+
+  // the stragglers dialog opens by itself when something new blocks the way offline; closed, it stays
+  // closed until the list changes
+  const stage = upgrade ? stageOf(upgrade) : "Pending";
+  const keys = upgrade ? stragglerKeys(upgrade) : "";
+  useEffect(() => {
+    if (!STRAGGLER_STAGES.includes(stage) || keys === "") return;
+    if (dismissed.current === keys) return;
+    setDialog((d) => (d.open ? d : { open: true, confirming: false }));
+  }, [stage, keys]);
+  useEffect(() => {
+    if (TERMINAL.includes(stage) || stage === "RollingBack") setDialog({ open: false, confirming: false });
+  }, [stage]);
 
   if (!upgrade) {
     return (
-      <div className="page">
+      <div className="page" data-testid="upgrade-missing">
         <p>
           <Link to="/upgrades">← Upgrades</Link>
         </p>
@@ -38,28 +61,48 @@ export function UpgradeDetailPage({ name }: { name: string }) {
     );
   }
 
-  const act = async (action: string) => {
+  const send = async (action: ConsoleAction) => {
     setBusy(action);
     setError(null);
     try {
       await api.post(`/api/upgrades/${encodeURIComponent(name)}/action`, { action });
+      return true;
     } catch (err) {
       setError(err instanceof ApiError ? err : new ApiError(0, "Failed", String(err)));
+      return false;
     } finally {
       setBusy(null);
     }
   };
 
+  const onAction = (action: ConsoleAction) => {
+    if (action === "Rollback" || action === "Cancel") setConfirmRollback(action);
+    else if (action === "Done" && upgrade.console?.approval?.kind === "offline")
+      setDialog({ open: true, confirming: true });
+    else void send(action);
+  };
+
+  const closeDialog = () => {
+    dismissed.current = keys;
+    setDialog({ open: false, confirming: false });
+  };
+
+  const active = upgrades.find((u) => !TERMINAL.includes(stageOf(u)));
+  const create = info?.permissions.createUpgrade;
+  const upgradeWhy =
+    create && !create.allowed
+      ? create.reason
+      : active
+        ? `MeshUpgrade ${active.metadata.name} is active (stage ${stageOf(active)}): one upgrade at a time per mesh`
+        : null;
+
   const status = upgrade.status ?? {};
-  const { from, to } = revisionsOf(upgrade);
-  const waves = waveProgress(upgrade);
-  const namespaces: NamespaceProgress[] = status.progress?.namespaces ?? [];
-  const stragglers: { kind: string; namespace: string; name: string; why: string }[] = status.stragglers ?? [];
-  const history: { time: string; actor?: string; action: string; reason: string; outcome?: string }[] =
-    status.history ?? [];
+  const { from, to } = revisions(upgrade);
+  const pending = upgrade.console?.pendingAction;
+  const actOnUpgrade = info?.permissions.actOnUpgrade;
 
   return (
-    <div className="page" data-testid="upgrade-detail" data-name={name}>
+    <div className="page" data-testid="upgrade-detail" data-name={name} data-stage={stage}>
       <p>
         <Link to="/upgrades">← Upgrades</Link>
       </p>
@@ -67,113 +110,93 @@ export function UpgradeDetailPage({ name }: { name: string }) {
         <h1>
           {name} <StageBadge stage={status.stage} />
         </h1>
-        <div className="action-group">
-          <div className="actions">
-            {ACTIONS.map((a) => (
-              <ActionButton
-                key={a}
-                testId={`action-${a.toLowerCase()}`}
-                className={a === "Rollback" ? "btn-danger" : "btn-secondary"}
-                permission={info?.permissions.actOnUpgrade}
-                showReason={false}
-                disabled={busy !== null}
-                onClick={() => void act(a)}
-              >
-                {a}
-              </ActionButton>
-            ))}
-          </div>
-          {info && !info.permissions.actOnUpgrade.allowed ? (
-            <div className="action-why" data-testid="actions-why">
-              {info.permissions.actOnUpgrade.reason}
-            </div>
-          ) : null}
+        <div className="upgrade-path" data-testid="upgrade-path">
+          <b>{from}</b>
+          {status.from?.version ? <span className="muted"> ({status.from.version})</span> : null} → <b>{to}</b>
+          {status.to?.version ? <span className="muted"> ({status.to.version})</span> : null}
         </div>
       </div>
+      {status.message ? (
+        <div className="notice" data-testid="upgrade-message">
+          {status.message}
+        </div>
+      ) : null}
+      {pending ? (
+        <div className="notice notice-warn" data-testid="pending-action">
+          {pending.action} was asked; waiting for the engine to acknowledge it.
+        </div>
+      ) : null}
+      <ActionBar
+        upgrade={upgrade}
+        permission={actOnUpgrade}
+        upgradeWhy={upgradeWhy}
+        busy={busy !== null}
+        onUpgrade={() => navigate("/upgrades/new")}
+        onAction={onAction}
+      />
       <ErrorBox error={error} testId="action-error" />
-      <dl className="facts">
-        <dt>from</dt>
-        <dd>{from}</dd>
-        <dt>to</dt>
-        <dd>{to}</dd>
+      {confirmRollback ? (
+        <ConfirmRollback
+          upgrade={upgrade}
+          action={confirmRollback}
+          busy={busy !== null}
+          onClose={() => setConfirmRollback(null)}
+          onConfirm={() =>
+            void send(confirmRollback).then((ok) => {
+              if (ok) setConfirmRollback(null);
+            })
+          }
+        />
+      ) : null}
+      {dialog.open ? (
+        <StragglersDialog
+          upgrade={upgrade}
+          permission={actOnUpgrade}
+          confirming={dialog.confirming}
+          busy={busy !== null}
+          onClose={closeDialog}
+          onDone={() =>
+            void send("Done").then((ok) => {
+              if (ok) setDialog({ open: false, confirming: false });
+            })
+          }
+        />
+      ) : null}
+      <Pipeline upgrade={upgrade} />
+      <dl className="facts" data-testid="upgrade-facts">
         <dt>progress</dt>
-        <dd>{status.progress?.summary ?? status.message ?? "—"}</dd>
-        <dt>waves</dt>
-        <dd className="bar-cell">
-          {waves.total ? (
-            <>
-              <Bar value={waves.done} max={waves.total} label="waves done" /> {waves.done}/{waves.total}
-            </>
-          ) : (
-            "not planned yet"
-          )}
+        <dd data-testid="upgrade-summary">{status.progress?.summary ?? "—"}</dd>
+        <dt>approval</dt>
+        <dd>{upgrade.spec.approval?.mode ?? "None"}</dd>
+        <dt>restarts</dt>
+        <dd>
+          {upgrade.console?.restart.mode ?? "Automatic"}, at most {upgrade.spec.dataPlane?.maxConcurrent ?? 5} at once
         </dd>
+        <dt>install</dt>
+        <dd>{upgrade.spec.install?.mode ?? "Adopt"}</dd>
         {status.acknowledgedAction ? (
           <>
             <dt>last action</dt>
-            <dd>
+            <dd data-testid="last-action">
               {status.acknowledgedAction.action} at {status.acknowledgedAction.at}
             </dd>
           </>
         ) : null}
+        {status.rollback ? (
+          <>
+            <dt>rollback</dt>
+            <dd>
+              from {status.rollback.from}: {status.rollback.reason}
+            </dd>
+          </>
+        ) : null}
       </dl>
-      {namespaces.length ? (
-        <section className="section">
-          <h2>Namespaces</h2>
-          <table className="table">
-            <thead>
-              <tr>
-                <th>namespace</th>
-                <th>wave</th>
-                <th>state</th>
-                <th>proxies old / new / none</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {namespaces.map((n) => (
-                <tr key={n.name}>
-                  <td>{n.name}</td>
-                  <td>{n.wave + 1}</td>
-                  <td>{n.state}</td>
-                  <td>
-                    {n.proxies.old} / {n.proxies.new} / {n.proxies.none}
-                  </td>
-                  <td className="bar-cell">
-                    <Bar value={n.proxies.new} max={n.proxies.old + n.proxies.new} label="proxies moved" />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
-      ) : null}
-      {stragglers.length ? (
-        <section className="section">
-          <h2>Stragglers</h2>
-          <ul>
-            {stragglers.map((s) => (
-              <li key={`${s.kind}/${s.namespace}/${s.name}`}>
-                {s.kind} {s.namespace}/{s.name}: {s.why}
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
-      {history.length ? (
-        <section className="section">
-          <h2>History</h2>
-          <ol className="history">
-            {history.map((h, i) => (
-              <li key={i}>
-                <span className="muted small">{h.time}</span> <b>{h.action}</b>
-                {h.actor ? <span className="muted"> by {h.actor}</span> : null} — {h.reason}
-                {h.outcome ? <span className="muted"> ({h.outcome})</span> : null}
-              </li>
-            ))}
-          </ol>
-        </section>
-      ) : null}
+      <WavesPanel upgrade={upgrade} />
+      <NamespacesPanel upgrade={upgrade} />
+      <WorkloadList upgrade={upgrade} permissions={info?.permissions ?? {}} />
+      <GatewaysPanel upgrade={upgrade} />
+      <GatesPanel upgrade={upgrade} />
+      <HistoryPanel upgrade={upgrade} />
     </div>
   );
 }

@@ -42,7 +42,7 @@ export const REQUEUE_AFTER_WRITE_MS = 1_000;
 /** A write asked again within this window is the same intent, not a new one. */
 const REPEAT_INTENT_MS = 60_000;
 /** A removal that has not taken effect after this long is asked again. */
-const REMOVAL_RETRY_MS = 60_000;
+const REMOVAL_RETRY_MS = 5_000;
 
 const ACTIVE_FORWARD: readonly UpgradeStage[] = [
   "Pending",
@@ -1093,15 +1093,19 @@ function takeOffline(
 ): "gone" | "waiting" {
   const offline = (b.status.offline ??= { revision });
   if (offline.revision !== revision) Object.assign(offline, { revision, zeroSince: undefined, removedAt: undefined });
-  const present =
+  const inSnapshot =
     b.snapshot.revisions.some((r) => r.name === revision) ||
     b.snapshot.orphanRevisions.some((r) => r.name === revision);
-  if (!present && (offline.removedAt || manual !== null)) return "gone";
+  if (!inSnapshot && manual !== null) return "gone";
   const fresh = b.input.fresh;
   if (!fresh || fresh.revision !== revision) {
     b.needFresh = { revision };
     return "waiting";
   }
+  // after meshlift's removal, gone means none of the revision's objects is left (an interrupted removal
+  // leaves service accounts, roles, ConfigMaps that the snapshot does not show): the removal is sent again
+  const present = inSnapshot || (offline.removedAt !== undefined && (fresh.remainingObjects ?? 0) > 0);
+  if (!present && offline.removedAt) return "gone";
   offline.checkedAt = new Date(fresh.takenAt).toISOString();
   b.status.stragglers = stragglerList(fresh.stragglers);
   if (fresh.stragglers.length > 0) {

@@ -19,6 +19,7 @@ import { evaluateWaveGate, gatePolicyOf } from "../gates/index.js";
 import { MANIFESTS_REVISION_LABEL } from "../api/validate.js";
 import type { MeshSnapshot } from "../../mesh/schema.js";
 import { decide } from "./decide.js";
+import { revisionObjects } from "../install/revision-objects.js";
 import { Executor, type Installer, type WriteFailure } from "./executor.js";
 import type { Decision, EngineEvent, FreshCheck } from "./types.js";
 
@@ -94,7 +95,13 @@ export class UpgradeReconciler {
     const { input } = await cold.collect({ signal, syncz: true });
     const takenAt = this.now();
     const snapshot = buildSnapshot({ ...input, now: new Date(takenAt) });
-    return { revision, takenAt, stragglers: proxiesOnRevision(snapshot, revision) };
+    const remaining = await revisionObjects(this.options.cluster.rest, revision, { signal });
+    return {
+      revision,
+      takenAt,
+      stragglers: proxiesOnRevision(snapshot, revision),
+      remainingObjects: remaining.length,
+    };
   }
 
   /** Reads from the warm caches of the snapshot source, when it has them (no LIST per gate step). */

@@ -31,6 +31,8 @@ export async function runUpgrade(
   let timer: NodeJS.Timeout | undefined;
   // a change seen while reconciling shortens the next sleep to the debounce time
   let dirty: boolean;
+  // the caches exist only once the source started: subscribe to them, not to an empty map
+  options.source?.start();
   const unsubscribe = [...(options.source?.caches.values() ?? [])].map((cache) =>
     cache.onChange(() => {
       if (!wake) {

@@ -47,23 +47,6 @@ export async function moveRevisionTag(rest: RestClient, tag: string, revision: s
     );
   }
   const source = (injectors[0].webhooks as WebhookLike[])[0].clientConfig!;
-  const tagConfigs = await listWebhookConfigurations(rest, `${LABEL_TAG}=${tag}`, "mutating");
-  if (tagConfigs.length === 0)
-    throw new Error(`cannot move tag ${tag}: no MutatingWebhookConfiguration labelled ${LABEL_TAG}=${tag}`);
-  for (const mwc of tagConfigs) {
-    const next: KubeObject = structuredClone(mwc);
-    next.metadata.labels = { ...next.metadata.labels, [LABEL_REV]: revision };
-    next.webhooks = (mwc.webhooks as WebhookLike[]).map((w) => ({
-      ...w,
-      clientConfig: {
-        ...(source.url ? { url: source.url } : {}),
-        ...(source.service ? { service: { ...source.service } } : {}),
-        ...(source.caBundle ? { caBundle: source.caBundle } : {}),
-      },
-    }));
-    if (JSON.stringify(next) !== JSON.stringify(mwc))
-      await put(rest, objectPath(RESOURCES.mutatingWebhookConfigurations, mwc.metadata.name!), next);
-  }
   // the tag's Service (1.28+) follows the revision's istiod pods
   const services = await rest.requestJson<{ items: KubeObject[] }>({
     path: `/api/v1/services`,
@@ -101,5 +84,23 @@ export async function moveRevisionTag(rest: RestClient, tag: string, revision: s
       if (JSON.stringify(next) !== JSON.stringify(vwc))
         await put(rest, objectPath(RESOURCES.validatingWebhookConfigurations, vwc.metadata.name!), next);
     }
+  }
+  // the webhook last: decide() judges a tag moved by its webhook, so an interrupted move is sent again whole
+  const tagConfigs = await listWebhookConfigurations(rest, `${LABEL_TAG}=${tag}`, "mutating");
+  if (tagConfigs.length === 0)
+    throw new Error(`cannot move tag ${tag}: no MutatingWebhookConfiguration labelled ${LABEL_TAG}=${tag}`);
+  for (const mwc of tagConfigs) {
+    const next: KubeObject = structuredClone(mwc);
+    next.metadata.labels = { ...next.metadata.labels, [LABEL_REV]: revision };
+    next.webhooks = (mwc.webhooks as WebhookLike[]).map((w) => ({
+      ...w,
+      clientConfig: {
+        ...(source.url ? { url: source.url } : {}),
+        ...(source.service ? { service: { ...source.service } } : {}),
+        ...(source.caBundle ? { caBundle: source.caBundle } : {}),
+      },
+    }));
+    if (JSON.stringify(next) !== JSON.stringify(mwc))
+      await put(rest, objectPath(RESOURCES.mutatingWebhookConfigurations, mwc.metadata.name!), next);
   }
 }

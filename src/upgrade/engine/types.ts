@@ -32,6 +32,8 @@ export interface FreshCheck {
   revision: string;
   takenAt: number;
   stragglers: Straggler[];
+  /** objects of the revision still in the cluster (what `istioctl uninstall --revision` would delete) */
+  remainingObjects?: number;
 }
 
 export interface EngineInput {

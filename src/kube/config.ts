@@ -191,13 +191,26 @@ export function loadCluster(options: ClusterOptions = {}): Cluster {
       `cluster "${cluster.name}" uses plain http (${cluster.server}) without insecure-skip-tls-verify: true — use https, or set insecure-skip-tls-verify for a local test cluster`,
     );
   }
-  const rest = new RestClient(kc, { requestTimeoutMs: options.requestTimeoutMs ?? 30_000, context: context.name });
-  return {
-    kubeConfig: kc,
-    server: rest.server,
+  return clusterOf(kc, {
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     contextName: context.name,
     namespace: context.namespace || loaded.namespaceFromServiceAccount || "default",
     source: loaded.source,
+  });
+}
+
+/** A Cluster over a loaded KubeConfig: one RestClient (shared keep-alive agent) and the generated API clients. */
+export function clusterOf(
+  kc: KubeConfig,
+  info: { requestTimeoutMs: number; contextName: string; namespace: string; source: string },
+): Cluster {
+  const rest = new RestClient(kc, { requestTimeoutMs: info.requestTimeoutMs, context: info.contextName });
+  return {
+    kubeConfig: kc,
+    server: rest.server,
+    contextName: info.contextName,
+    namespace: info.namespace,
+    source: info.source,
     rest,
     core: kc.makeApiClient(CoreV1Api),
     apps: kc.makeApiClient(AppsV1Api),

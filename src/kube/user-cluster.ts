@@ -1,18 +1,9 @@
 // A Cluster that acts as one console user: the same API server, CA and proxy as the console's own
 // kubeconfig, but authenticated only by the user's bearer token — no client certificate, exec
 // plugin or impersonation is carried over — so Kubernetes RBAC decides what each request may do.
-import {
-  AdmissionregistrationV1Api,
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  KubernetesObjectApi,
-  PolicyV1Api,
-} from "@kubernetes/client-node";
-import type { Cluster } from "./config.js";
+import { KubeConfig } from "@kubernetes/client-node";
+import { clusterOf, type Cluster } from "./config.js";
 import { kubeconfigError } from "./errors.js";
-import { RestClient } from "./rest.js";
 
 /** RFC 6750 b64token, the characters a bearer token may have; anything else cannot be sent in a header. */
 const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -48,23 +39,10 @@ export function clusterForToken(base: Cluster, token: string, options: UserClust
     contexts: [{ name: label, cluster: "console", user: label }],
     currentContext: label,
   });
-  const rest = new RestClient(kc, {
+  return clusterOf(kc, {
     requestTimeoutMs: options.requestTimeoutMs ?? base.rest.requestTimeoutMs,
-    context: label,
-  });
-  return {
-    kubeConfig: kc,
-    server: rest.server,
     contextName: label,
     namespace: "default",
     source: `bearer token of ${label}`,
-    rest,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    policy: kc.makeApiClient(PolicyV1Api),
-    admission: kc.makeApiClient(AdmissionregistrationV1Api),
-    customObjects: kc.makeApiClient(CustomObjectsApi),
-    objects: KubernetesObjectApi.makeApiClient(kc),
-    close: () => rest.close(),
-  };
+  });
 }

@@ -1,5 +1,5 @@
 export * from "./schema.js";
-export { buildSnapshot, type SnapshotInput, type SynczByRevision } from "./snapshot.js";
+export { buildSnapshot, emptySnapshotInput, type SnapshotInput, type SynczByRevision } from "./snapshot.js";
 export { proxiesOnRevision, type Straggler } from "./stragglers.js";
 export { selectorMatches, selectorsIntersect } from "./selectors.js";
 export { expectedProxyImage, readInjectorConfig, type InjectorConfig } from "./injector.js";

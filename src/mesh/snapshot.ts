@@ -69,6 +69,25 @@ export interface SnapshotInput {
   now?: Date | string;
 }
 
+/** An input with no objects: the base for building inputs by hand (tests, checks that need no mesh). */
+export function emptySnapshotInput(kubernetesVersion: string, overrides: Partial<SnapshotInput> = {}): SnapshotInput {
+  return {
+    namespaces: [],
+    pods: [],
+    deployments: [],
+    statefulsets: [],
+    daemonsets: [],
+    jobs: [],
+    cronjobs: [],
+    replicasets: [],
+    services: [],
+    configmaps: [],
+    mutatingWebhooks: [],
+    kubernetesVersion,
+    ...overrides,
+  };
+}
+
 const COMPLETED_PHASES = new Set(["Succeeded", "Failed"]);
 
 function key(namespace: string | undefined, name: string | undefined): string {

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import type { SnapshotInput } from "./snapshot.js";
+import { emptySnapshotInput, type SnapshotInput } from "./snapshot.js";
 import type { PodLike, ServiceLike, WebhookConfigurationLike, WorkloadObjectLike } from "./kube-types.js";
 
 export const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/istio");
@@ -21,22 +21,7 @@ export function ofKind(docs: any[], kind: string): any[] {
 }
 
 export function emptyInput(overrides: Partial<SnapshotInput> = {}): SnapshotInput {
-  return {
-    namespaces: [],
-    pods: [],
-    deployments: [],
-    statefulsets: [],
-    daemonsets: [],
-    jobs: [],
-    cronjobs: [],
-    replicasets: [],
-    services: [],
-    configmaps: [],
-    mutatingWebhooks: [],
-    kubernetesVersion: "1.33",
-    now: "2026-08-22T00:00:00Z",
-    ...overrides,
-  };
+  return emptySnapshotInput("1.33", { now: "2026-08-22T00:00:00Z", ...overrides });
 }
 
 export function namespace(name: string, labels: Record<string, string> = {}) {

@@ -221,19 +221,6 @@ export function cliActor(cluster: Cluster): string {
  * cluster is contacted, and whether a stage allows an action (validate.ts's rules for spec.action).
  */
 export async function emptyMesh(kubernetesVersion = "0.0.0"): Promise<MeshSnapshot> {
-  const { buildSnapshot } = await import("../../mesh/index.js");
-  return buildSnapshot({
-    namespaces: [],
-    pods: [],
-    deployments: [],
-    statefulsets: [],
-    daemonsets: [],
-    jobs: [],
-    cronjobs: [],
-    replicasets: [],
-    services: [],
-    configmaps: [],
-    mutatingWebhooks: [],
-    kubernetesVersion,
-  });
+  const { buildSnapshot, emptySnapshotInput } = await import("../../mesh/index.js");
+  return buildSnapshot(emptySnapshotInput(kubernetesVersion));
 }

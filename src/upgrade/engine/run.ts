@@ -13,7 +13,7 @@ export interface RunOptions {
   source?: WarmSnapshotSource;
   /** the most the loop sleeps between reconciles (default 5 s) */
   maxSleepMs?: number;
-  /** a change wakes the loop after this quiet time, so a burst of events is one reconcile (default 100 ms) */
+  /** a change wakes the loop after this quiet time, so a burst of events is one reconcile (default 30 ms) */
   debounceMs?: number;
   /** what a failing reconcile (API error, conflict) does: default retry with backoff up to 10 s */
   onError?: (err: unknown) => void;
@@ -26,7 +26,7 @@ export async function runUpgrade(
 ): Promise<ReconcileResult | null> {
   const until = options.until ?? ((s: UpgradeStage) => TERMINAL_STAGES.includes(s));
   const maxSleep = options.maxSleepMs ?? 5_000;
-  const debounce = options.debounceMs ?? 100;
+  const debounce = options.debounceMs ?? 30;
   let wake: (() => void) | null = null;
   let timer: NodeJS.Timeout | undefined;
   // a change seen while reconciling shortens the next sleep to the debounce time

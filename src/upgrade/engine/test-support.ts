@@ -3,6 +3,7 @@
 // runs decide() step by step against it the way the reconciler and executor do (status recorded before
 // the writes, crashes between them, a cache that lags, users that act), and the DESIGN.md invariants
 // as checks over every decision. Tests only; nothing here reaches a cluster.
+import { emptySnapshotInput } from "../../mesh/snapshot.js";
 import { loadFixture } from "../../mesh/test-support.js";
 import { buildSnapshot, type SnapshotInput } from "../../mesh/snapshot.js";
 import { proxiesOnRevision } from "../../mesh/stragglers.js";
@@ -386,23 +387,12 @@ export function renderWorld(
   world: MeshWorld,
   self?: { name: string; createdAt: string; stage: string | null },
 ): SnapshotInput {
-  const input: SnapshotInput = {
+  const input: SnapshotInput = emptySnapshotInput(world.kubernetesVersion, {
     namespaces: world.namespaces.map((n) => ({ metadata: { name: n.name, labels: { ...n.labels } } })),
-    pods: [],
-    deployments: [],
-    statefulsets: [],
-    daemonsets: [],
-    jobs: [],
-    cronjobs: [],
-    replicasets: [],
-    services: [],
-    configmaps: [],
-    mutatingWebhooks: [],
     pdbs: [],
     meshUpgrades: [],
-    kubernetesVersion: world.kubernetesVersion,
     now: new Date(world.now),
-  };
+  });
   for (const rev of world.revisions) {
     for (const doc of controlPlaneDocs(rev.name, rev.version)) {
       if (doc.kind === "Deployment") {

@@ -118,6 +118,45 @@ export function renderUpgrade(ctx: CommandContext, upgrade: MeshUpgradeObject, v
         notDone,
       );
   }
+  const gates = st.gates ?? [];
+  if (gates.length > 0) {
+    out.line();
+    out.heading("VERIFICATION GATES");
+    type GateRow = { wave: number; phase: string; check: string; value: string; verdict: string; at: string };
+    const rows: GateRow[] = [];
+    for (const g of gates) {
+      rows.push({
+        wave: g.wave + 1,
+        phase: g.phase,
+        check: "health",
+        value: "",
+        verdict: g.health?.verdict ?? "-",
+        at: g.health?.at ?? "",
+      });
+      for (const m of g.measurements)
+        rows.push({
+          wave: g.wave + 1,
+          phase: g.phase,
+          check: `${m.check}${m.dryRun ? " (dry run)" : ""}`,
+          value: m.value === null ? "-" : String(Math.round(m.value * 1000) / 1000),
+          verdict: m.verdict,
+          at: m.at,
+        });
+    }
+    out.table(
+      [
+        { header: "wave", value: (r: GateRow) => r.wave, align: "right" },
+        { header: "phase", value: (r) => r.phase },
+        { header: "check", value: (r) => r.check },
+        { header: "value", value: (r) => r.value, align: "right" },
+        { header: "verdict", value: (r) => r.verdict },
+        { header: "at", value: (r) => (r.at ? ago(r.at, ctx.now()) : "") },
+      ],
+      rows,
+    );
+    for (const g of gates.filter((x) => x.phase !== "Passed" && x.message))
+      out.line(`  wave ${g.wave + 1}: ${g.message}`);
+  }
   const stragglers = st.stragglers ?? [];
   if (stragglers.length > 0 || ["DataPlaneUpgrade", "OldControlPlaneOffline", "RollingBack"].includes(st.stage)) {
     out.line();

@@ -26,12 +26,22 @@ export function processMemory(pid: number): ProcessMemory {
   return { rssMB: Math.round(kB("VmRSS") / 1024), peakRssMB: Math.round(kB("VmHWM") / 1024) };
 }
 
+/** CPU time a live process has used so far, user plus system, in ms (Linux /proc/<pid>/stat, clock ticks of 10 ms). */
+export function processCpuMs(pid: number): number {
+  // the fields after the command name (which may hold spaces) start at state; utime and stime are the 12th and 13th
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ");
+  if (!fields || fields.length < 13) throw new Error(`/proc/${pid}/stat has no utime/stime fields (not Linux?)`);
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 export interface SandboxProcess {
   started: SandboxStarted;
   pid: number;
   /** resolves with the "ready" line, or the last "progress" line when `timeoutMs` passes first */
   allReady(timeoutMs: number): Promise<SandboxProgress>;
   memory(): ProcessMemory;
+  /** CPU time the sandbox process has used so far (ms) */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -101,6 +111,7 @@ export function startSandboxProcess(
             });
           },
           memory: () => processMemory(pid),
+          cpuMs: () => processCpuMs(pid),
           async stop() {
             if (child.exitCode !== null || child.signalCode !== null) return;
             child.kill("SIGTERM");

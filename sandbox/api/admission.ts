@@ -29,6 +29,7 @@ export interface AdmissionReview {
   dryRun: boolean;
 }
 
+/** A webhook's handler. The review's objects are the request's own: a backend returns a new object to mutate, never changes them. */
 export type WebhookBackend = (
   review: AdmissionReview,
 ) => { allowed: true; object?: KObject } | { allowed: false; message: string; code?: number };
@@ -46,6 +47,7 @@ export interface LabelSelector {
 }
 
 const MWC_KEY = "admissionregistration.k8s.io/mutatingwebhookconfigurations";
+const CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions";
 
 // Admission webhooks never intercept the admission configuration objects themselves, so a broken webhook
 // cannot lock the cluster out of fixing it (admission/plugin/webhook/predicates/rules).
@@ -176,58 +178,76 @@ function denied(webhookName: string, message: string, code: number | undefined):
 
 /** Mutating webhook admission over every MutatingWebhookConfiguration in the store. */
 export function mutatingWebhookAdmission(store: ClusterStore, resolveBackend: WebhookResolver): AdmissionPlugin {
-  return (req) => {
-    if (NEVER_INTERCEPTED.has(req.key)) return req.object;
-    let configurations: KObject[];
-    try {
-      configurations = store.list(MWC_KEY);
-    } catch {
-      return req.object; // the resource is not served: no webhooks can exist
-    }
+  // Which webhooks a kind of request matches by their rules depends only on the configurations and the served
+  // types: it is worked out once per kind of request and kept while neither changes (a store that tells when
+  // objects of a key last changed). Never stale: any write of a configuration or a CRD moves those clocks.
+  const changeClock = (store as { lastChange?: (key: string) => number }).lastChange?.bind(store);
+  type Candidate = { configuration: KObject; webhook: any };
+  let cache: { at: string; byRequest: Map<string, Candidate[]> } | undefined;
+  const candidates = (req: AdmissionRequest): Candidate[] => {
+    const at = changeClock ? `${changeClock(MWC_KEY)}/${changeClock(CRD_KEY)}` : undefined;
+    if (at === undefined || cache?.at !== at) cache = { at: at ?? "", byRequest: new Map() };
+    const requestKind = `${req.key}\u0000${req.operation}\u0000${req.subresource ?? ""}\u0000${req.object.apiVersion ?? ""}`;
+    let list = at === undefined ? undefined : cache.byRequest.get(requestKind);
+    if (list) return list;
     // the apiserver sorts configurations by name and runs webhooks in their listed order
-    configurations = [...configurations].sort((a, b) =>
+    const configurations = [...store.list(MWC_KEY)].sort((a, b) =>
       a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0,
     );
     const facts = requestFacts(store, req);
-    let object = req.object;
-    for (const configuration of configurations) {
-      for (const webhook of configuration.webhooks ?? []) {
-        const current: AdmissionRequest = { ...req, object };
+    list = [];
+    for (const configuration of configurations)
+      for (const webhook of configuration.webhooks ?? [])
         if (
-          !(webhook.rules ?? []).some((r: any) =>
+          (webhook.rules ?? []).some((r: any) =>
             ruleMatches(r, req.operation, facts, req.subresource, webhook.matchPolicy ?? "Equivalent"),
           )
         )
-          continue;
-        if (!namespaceSelectorMatches(webhook, current, facts)) continue;
-        if (!objectSelectorMatches(webhook, current)) continue;
-        const sideEffects = webhook.sideEffects ?? "Unknown";
-        if (req.dryRun && sideEffects !== "None" && sideEffects !== "NoneOnDryRun")
-          throw new ApiError(400, "BadRequest", `admission webhook "${webhook.name}" does not support dry run`);
-        const failClosed = (webhook.failurePolicy ?? "Fail") !== "Ignore";
-        const url = webhookURL(webhook.clientConfig, webhook.timeoutSeconds ?? 10);
-        const backend = resolveBackend(webhook.clientConfig, webhook, configuration);
-        if (typeof backend !== "function") {
-          if (failClosed) throw callFailed(webhook.name, url, backend.unavailable);
-          continue;
-        }
-        let response: ReturnType<WebhookBackend>;
-        try {
-          response = backend({
-            object: structuredClone(object),
-            oldObject: req.oldObject,
-            namespace: req.namespace,
-            operation: req.operation,
-            dryRun: req.dryRun,
-          });
-        } catch (err) {
-          // a crashing backend is a failed call, not a denial
-          if (failClosed) throw callFailed(webhook.name, url, err instanceof Error ? err.message : String(err));
-          continue;
-        }
-        if (!response.allowed) throw denied(webhook.name, response.message, response.code);
-        if (response.object) object = response.object;
+          list.push({ configuration, webhook });
+    if (at !== undefined) cache.byRequest.set(requestKind, list);
+    return list;
+  };
+  return (req) => {
+    if (NEVER_INTERCEPTED.has(req.key)) return req.object;
+    let matched: Candidate[];
+    try {
+      matched = candidates(req);
+    } catch {
+      return req.object; // the resource is not served: no webhooks can exist
+    }
+    if (matched.length === 0) return req.object;
+    const facts = requestFacts(store, req);
+    let object = req.object;
+    for (const { configuration, webhook } of matched) {
+      const current: AdmissionRequest = { ...req, object };
+      if (!namespaceSelectorMatches(webhook, current, facts)) continue;
+      if (!objectSelectorMatches(webhook, current)) continue;
+      const sideEffects = webhook.sideEffects ?? "Unknown";
+      if (req.dryRun && sideEffects !== "None" && sideEffects !== "NoneOnDryRun")
+        throw new ApiError(400, "BadRequest", `admission webhook "${webhook.name}" does not support dry run`);
+      const failClosed = (webhook.failurePolicy ?? "Fail") !== "Ignore";
+      const url = webhookURL(webhook.clientConfig, webhook.timeoutSeconds ?? 10);
+      const backend = resolveBackend(webhook.clientConfig, webhook, configuration);
+      if (typeof backend !== "function") {
+        if (failClosed) throw callFailed(webhook.name, url, backend.unavailable);
+        continue;
       }
+      let response: ReturnType<WebhookBackend>;
+      try {
+        response = backend({
+          object,
+          oldObject: req.oldObject,
+          namespace: req.namespace,
+          operation: req.operation,
+          dryRun: req.dryRun,
+        });
+      } catch (err) {
+        // a crashing backend is a failed call, not a denial
+        if (failClosed) throw callFailed(webhook.name, url, err instanceof Error ? err.message : String(err));
+        continue;
+      }
+      if (!response.allowed) throw denied(webhook.name, response.message, response.code);
+      if (response.object) object = response.object;
     }
     return object;
   };

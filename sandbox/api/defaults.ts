@@ -1,9 +1,11 @@
 // Server-side defaulting of built-in types, as the API server's registry strategies do on create/update.
 import { randomBytes } from "node:crypto";
+import { isStoredPart } from "./stored-parts.js";
 import type { KObject } from "./types.js";
 
 function defaultPodSpec(spec: any): void {
-  if (!spec) return;
+  // a stored pod's spec was defaulted when it was stored; updates that keep the spec share it unchanged
+  if (!spec || isStoredPart(spec)) return;
   spec.restartPolicy ??= "Always";
   spec.dnsPolicy ??= "ClusterFirst";
   spec.schedulerName ??= "default-scheduler";
@@ -39,7 +41,10 @@ function nextClusterIp(): string {
   return `10.96.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
 }
 
-/** Applies create-time defaults for the given resource key. Mutates obj (the caller owns the clone). */
+/**
+ * Applies create-time defaults for the given resource key. Mutates obj (the caller owns its top level), writing
+ * only where a default is missing, so parts an update shares with a stored (complete, immutable) object stay untouched.
+ */
 export function applyCreateDefaults(key: string, obj: KObject): void {
   const spec = obj.spec;
   switch (key) {
@@ -82,11 +87,15 @@ export function applyCreateDefaults(key: string, obj: KObject): void {
         spec.revisionHistoryLimit ??= 10;
         spec.progressDeadlineSeconds ??= 600;
         spec.strategy ??= { type: "RollingUpdate" };
-        if (spec.strategy.type === "RollingUpdate")
-          spec.strategy.rollingUpdate = {
-            maxUnavailable: "25%",
-            maxSurge: "25%",
-            ...(spec.strategy.rollingUpdate ?? {}),
+        // only what is missing is filled in: an update may share an already defaulted strategy with the stored object
+        const rolling = spec.strategy.rollingUpdate;
+        if (
+          spec.strategy.type === "RollingUpdate" &&
+          (rolling?.maxUnavailable === undefined || rolling?.maxSurge === undefined)
+        )
+          spec.strategy = {
+            ...spec.strategy,
+            rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%", ...(rolling ?? {}) },
           };
         defaultTemplate(spec.template);
       }
@@ -117,7 +126,7 @@ export function applyCreateDefaults(key: string, obj: KObject): void {
     case "batch/jobs":
       if (spec) {
         spec.parallelism ??= 1;
-        spec.completions ??= spec.parallelism === 1 ? 1 : spec.completions;
+        if (spec.completions == null && spec.parallelism === 1) spec.completions = 1;
         spec.backoffLimit ??= 6;
         spec.completionMode ??= "NonIndexed";
         spec.suspend ??= false;

@@ -4,20 +4,11 @@ import { parse as parseYaml } from "yaml";
 import { ApiError, type KObject } from "./types.js";
 import { decodeProtobufBody, PROTOBUF_MEDIA_TYPE } from "./protobuf/decode.js";
 
-const jsonCache = new WeakMap<object, string>();
+export { cachedJson, cachedJsonBytes } from "./json-cache.js";
 
-/** JSON of a stored (immutable) object, serialised once. */
-export function cachedJson(obj: KObject): string {
-  let s = jsonCache.get(obj);
-  if (s === undefined) {
-    s = JSON.stringify(obj);
-    jsonCache.set(obj, s);
-  }
-  return s;
-}
-
+/** A JSON response: `body` is sent as it is when already JSON (text or bytes), else serialised. */
 export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = "application/json"): void {
-  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const text = typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   res.writeHead(code, {
     "Content-Type": contentType,
     "Cache-Control": "no-cache, private",

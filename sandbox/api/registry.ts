@@ -342,8 +342,13 @@ export class TypeRegistry {
   }
 
   isServedGroupVersion(group: string, version: string): boolean {
-    return this.groups().some((g) => g.name === group && g.versions.includes(version));
+    // asked on every request: the answer is kept until a CRD changes the served types
+    this.servedGroupVersions ??= new Set(this.groups().flatMap((g) => g.versions.map((v) => `${g.name}/${v}`)));
+    return this.servedGroupVersions.has(`${group}/${version}`);
   }
+
+  /** "group/version" of every served API version; dropped whenever the types change */
+  private servedGroupVersions: Set<string> | undefined;
 
   /** API groups for discovery, the core group ("") first, each with its preferred version first. */
   groups(): ApiGroupInfo[] {
@@ -394,6 +399,7 @@ export class TypeRegistry {
     }
     this.types.set(key, type);
     this.crds.set(key, crd);
+    this.servedGroupVersions = undefined;
     this.emit({ type: "added", resourceType: type });
     return type;
   }
@@ -404,6 +410,7 @@ export class TypeRegistry {
     if (!existing?.custom) return undefined;
     this.types.delete(key);
     this.crds.delete(key);
+    this.servedGroupVersions = undefined;
     this.emit({ type: "removed", resourceType: existing });
     return existing;
   }

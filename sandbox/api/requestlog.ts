@@ -27,7 +27,9 @@ export class RequestLog {
   add(r: Omit<RequestRecord, "seq">): void {
     const rec = { ...r, seq: ++this.seq };
     this.records.push(rec);
-    if (this.records.length > this.capacity) this.records.splice(0, this.records.length - this.capacity);
+    // trimmed in batches: a splice of the oldest record on every request would move the whole log each time
+    if (this.records.length > this.capacity + (this.capacity >> 3))
+      this.records.splice(0, this.records.length - this.capacity);
     const k = `${r.verb} ${r.group ? r.resource + "." + r.group : r.resource}`;
     this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
   }

@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { Authenticator, unauthorized, type UserInfo } from "./auth.js";
 import {
   cachedJson,
+  cachedJsonBytes,
   goJsonKind,
   goJsonSyntaxError,
   parseBody,
@@ -632,7 +633,8 @@ export class ApiServer {
 
   private sendObject(res: ServerResponse, code: number, t: Target, obj: KObject): number {
     const r = this.render(t, obj);
-    sendJson(res, code, r === obj ? cachedJson(obj) : JSON.stringify(r));
+    // a write's response carries the bytes its watch events were made of (encoded once)
+    sendJson(res, code, r === obj ? cachedJsonBytes(obj) : JSON.stringify(r));
     return code;
   }
 
@@ -847,7 +849,8 @@ export class ApiServer {
     }
 
     const cur = this.mustGet(t);
-    const base = t.subresource === "scale" ? this.toScale(t, cur) : structuredClone(cur);
+    // the patchers never change their target: the stored object itself is patched (merge patch shares what it leaves alone)
+    const base = t.subresource === "scale" ? this.toScale(t, cur) : cur;
     let patched: KObject;
     if (ct === "application/json-patch+json") patched = this.o.patch.json(base, body);
     else if (ct === "application/merge-patch+json") patched = this.o.patch.merge(base, body);
@@ -864,7 +867,7 @@ export class ApiServer {
       );
     patched.metadata = { ...patched.metadata, resourceVersion: cur.metadata.resourceVersion };
     this.strictFields(t, patched, q);
-    const updated = store.update(t.key, patched, {
+    const updated = store.updateShared(t.key, patched, {
       dryRun,
       fieldManager: fm ?? this.managerFromAgent(req),
       actor,

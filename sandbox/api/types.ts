@@ -215,8 +215,18 @@ export interface ClusterStore {
   list(key: string, namespace?: string, opts?: ListOptions): KObject[];
   /** runs defaulting, admission (mutating webhooks: pods get injected) and validation; sets uid, RV, generation, timestamps */
   create(key: string, obj: KObject, opts?: WriteOptions): KObject;
+  /**
+   * create() of an object the caller gives up, without the defensive deep copy: the caller never changes it
+   * afterwards. Nested values may be shared with stored objects (never changed by the store either).
+   */
+  createShared(key: string, obj: KObject, opts?: WriteOptions): KObject;
   /** full replace; 409 Conflict when metadata.resourceVersion is set and stale; generation bumps on spec change */
   update(key: string, obj: KObject, opts?: WriteOptions): KObject;
+  /**
+   * update() of an object the caller gives up, without the defensive deep copy: typically a copy-on-write
+   * of the stored object ({ ...stored, status: next }) that shares every part the write leaves alone.
+   */
+  updateShared(key: string, obj: KObject, opts?: WriteOptions): KObject;
   /** read-modify-write for controllers: clones, calls fn, writes back unless fn returns false; undefined if absent */
   mutate(
     key: string,

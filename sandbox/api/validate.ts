@@ -2,6 +2,7 @@
 // messages real servers give, and strict field validation (fieldValidation=Strict) against the schemas.
 import { kubernetesMinor } from "./registry.js";
 import { builtinKindSchema, customKindSchema, type JsonSchema } from "./schemas.js";
+import { isStoredPart } from "./stored-parts.js";
 import type { KObject, ResourceType } from "./types.js";
 
 export interface FieldError {
@@ -154,9 +155,35 @@ export function qualifiedNameErrors(key: string): string[] {
   return msgs;
 }
 
+/**
+ * Errors of a part of an object that only depend on that part, reused for parts of stored objects (immutable,
+ * sandbox/api/stored-parts.ts): most updates bring them back unchanged, e.g. a pod's spec when a label changes.
+ * Every check of a part is remembered, and the last one made before the part was stored (the write that stored
+ * it validated it just before) is the one reused. Keyed by the part and the rule that checked it.
+ */
+const checkedParts = new WeakMap<object, Map<string, FieldError[]>>();
+
+function checkPart(part: unknown, rule: string, check: () => FieldError[]): FieldError[] {
+  if (typeof part !== "object" || part === null) return check();
+  let byRule = checkedParts.get(part);
+  const known = byRule?.get(rule);
+  if (known && isStoredPart(part)) return known;
+  const errs = check();
+  if (!byRule) checkedParts.set(part, (byRule = new Map()));
+  byRule.set(rule, errs);
+  return errs;
+}
+
 function validateLabelsAndAnnotations(meta: KObject["metadata"] | undefined, path: string): FieldError[] {
+  return [
+    ...checkPart(meta?.labels, `labels@${path}`, () => validateLabels(meta?.labels, path)),
+    ...checkPart(meta?.annotations, `annotations@${path}`, () => validateAnnotations(meta?.annotations, path)),
+  ];
+}
+
+function validateLabels(labels: Record<string, string> | undefined, path: string): FieldError[] {
   const errs: FieldError[] = [];
-  for (const [k, v] of Object.entries(meta?.labels ?? {})) {
+  for (const [k, v] of Object.entries(labels ?? {})) {
     for (const m of qualifiedNameErrors(k)) errs.push(invalidValue(`${path}.labels`, k, m));
     if (typeof v !== "string") errs.push(invalidValue(`${path}.labels`, v, "label values must be strings"));
     else {
@@ -164,8 +191,13 @@ function validateLabelsAndAnnotations(meta: KObject["metadata"] | undefined, pat
       if (!LABEL_VALUE.test(v)) errs.push(invalidValue(`${path}.labels`, v, MSG.labelValue));
     }
   }
+  return errs;
+}
+
+function validateAnnotations(annotations: Record<string, string> | undefined, path: string): FieldError[] {
+  const errs: FieldError[] = [];
   let size = 0;
-  for (const [k, v] of Object.entries(meta?.annotations ?? {})) {
+  for (const [k, v] of Object.entries(annotations ?? {})) {
     for (const m of qualifiedNameErrors(k.toLowerCase())) errs.push(invalidValue(`${path}.annotations`, k, m));
     size += k.length + String(v).length;
   }
@@ -387,7 +419,7 @@ export function validateObject(type: ResourceType, obj: KObject, old?: KObject):
   if (type.custom) return errs;
   switch (`${type.group}/${type.plural}`) {
     case "/pods":
-      errs.push(...validatePodSpec(obj.spec, "spec"));
+      errs.push(...checkPart(obj.spec, "podSpec@spec", () => validatePodSpec(obj.spec, "spec")));
       break;
     case "apps/deployments":
     case "apps/replicasets":

@@ -2,7 +2,7 @@
 // semantics of a real server (unset/0 → synthetic ADDED for current state; N → strictly after N;
 // too old → one ERROR event with 410 Expired), selector-aware DELETED, bookmarks and WatchList.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { cachedJson } from "./http.js";
+import { cachedJson, cachedJsonBytes } from "./http.js";
 import type { Store } from "./store.js";
 import { matchFilter, type Filter } from "./selectors.js";
 import { ApiError, type KObject, type ResourceType, type StoreEvent } from "./types.js";
@@ -43,6 +43,24 @@ function bookmark(type: ResourceType, rv: number, initialEventsEnd = false): str
 
 export type WatchHandle = { resource: string; cut: () => void };
 
+/**
+ * The last watch event encoded: every watcher of a key is told of a change in the same synchronous fan-out,
+ * so one slot is enough for all of them to write the same bytes (encoded once per event, not once per watcher).
+ */
+let lastEncoded: { object: KObject; type: string; bytes: Buffer } | undefined;
+
+const EVENT_END = Buffer.from("}\n");
+
+function encodedEvent(type: string, object: KObject): Buffer {
+  if (lastEncoded?.object !== object || lastEncoded.type !== type)
+    lastEncoded = {
+      object,
+      type,
+      bytes: Buffer.concat([Buffer.from(`{"type":"${type}","object":`), cachedJsonBytes(object), EVENT_END]),
+    };
+  return lastEncoded.bytes;
+}
+
 export function serveWatch(
   req: IncomingMessage,
   res: ServerResponse,
@@ -52,10 +70,12 @@ export function serveWatch(
   const { store, type, key } = w;
   const inScope = (o: KObject) => !w.namespace || o.metadata.namespace === w.namespace;
   const matches = (o: KObject | undefined) => !!o && inScope(o) && (!w.filter || matchFilter(w.filter, o));
-  // stored objects are immutable: one serialisation serves every watcher (cachedJson)
-  const line = (t: string, o: KObject) => {
+  // stored objects are immutable: one encoding serves every watcher (encodedEvent, cachedJson); the initial
+  // replay of a whole list stays text, written as one chunk
+  const encode = (t: string, o: KObject, live: boolean): string | Buffer => {
     const r = w.render(o);
-    return `{"type":"${t}","object":${r === o ? cachedJson(o) : JSON.stringify(r)}}\n`;
+    if (r !== o) return `{"type":"${t}","object":${JSON.stringify(r)}}\n`;
+    return live ? encodedEvent(t, o) : `{"type":"${t}","object":${cachedJson(o)}}\n`;
   };
 
   res.writeHead(200, {
@@ -67,12 +87,28 @@ export function serveWatch(
   res.flushHeaders();
 
   let closed = false;
+  // live events are queued and written together once per turn of the event loop: one chunk, one TLS write for
+  // a burst (a corked series of writes costs several times more on a TLS socket). Bookmarks go through the same
+  // queue, so none can overtake an event it claims to follow.
+  let queued: (string | Buffer)[] = [];
+  const flush = () => {
+    const chunks = queued;
+    queued = [];
+    if (closed || chunks.length === 0) return;
+    res.write(
+      chunks.length === 1 ? chunks[0] : Buffer.concat(chunks.map((c) => (typeof c === "string" ? Buffer.from(c) : c))),
+    );
+  };
+  const send = (chunk: string | Buffer) => {
+    if (queued.push(chunk) === 1) setImmediate(flush);
+  };
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe: () => void = () => {};
   const handle = { resource: type.plural, cut: () => res.destroy() };
   w.live?.add(handle);
   const finish = () => {
     if (closed) return;
+    if (!res.destroyed) flush();
     closed = true;
     w.live?.delete(handle);
     unsubscribe();
@@ -89,7 +125,8 @@ export function serveWatch(
   let out = "";
   const replayCurrent = rvParam === "" || rvParam === "0" || w.sendInitialEvents;
   if (replayCurrent) {
-    for (const o of store.list(key, type.namespaced ? w.namespace : undefined)) if (matches(o)) out += line("ADDED", o);
+    for (const o of store.list(key, type.namespaced ? w.namespace : undefined))
+      if (matches(o)) out += encode("ADDED", o, false);
     if (w.sendInitialEvents) out += bookmark(type, store.resourceVersion, true);
   } else {
     const from = Number(rvParam);
@@ -106,11 +143,12 @@ export function serveWatch(
       finish();
       return;
     }
-    for (const ev of events) if (ev.key === key) out += eventLine(ev);
+    for (const ev of events) if (ev.key === key) out += eventLine(ev, false);
   }
   if (out) res.write(out);
 
-  function eventLine(ev: StoreEvent): string {
+  function eventLine(ev: StoreEvent, live: boolean): string | Buffer {
+    const line = (t: string, o: KObject) => encode(t, o, live);
     lastSentRv = ev.rv;
     const now = matches(ev.object);
     const before = ev.type === "ADDED" ? false : matches(ev.old ?? ev.object);
@@ -126,8 +164,8 @@ export function serveWatch(
   // subscribing right after the snapshot, in the same tick, is atomic: no event can fall between them
   unsubscribe = store.subscribe((ev) => {
     if (closed || ev.key !== key) return;
-    const s = eventLine(ev);
-    if (s) res.write(s);
+    const s = eventLine(ev, true);
+    if (s) send(s);
   });
 
   const timeoutMs = (w.timeoutSeconds && w.timeoutSeconds > 0 ? w.timeoutSeconds : DEFAULT_TIMEOUT_S) * 1000;
@@ -137,7 +175,7 @@ export function serveWatch(
     const every = w.bookmarkIntervalMs ?? Math.min(60_000, Math.max(1000, timeoutMs / 2));
     timers.push(
       setInterval(() => {
-        if (!closed) res.write(bookmark(type, Math.max(lastSentRv, store.resourceVersion)));
+        if (!closed) send(bookmark(type, Math.max(lastSentRv, store.resourceVersion)));
       }, every),
     );
   }

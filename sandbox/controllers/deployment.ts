@@ -69,6 +69,24 @@ function maxUnavailableOf(d: KObject): number {
 }
 
 /** the template without the pod-template-hash label: what EqualIgnoreHash compares */
+/**
+ * Whether two pod templates are the same but for the pod-template-hash label (EqualIgnoreHash). Templates are
+ * parts of stored (immutable) objects, so a pair's answer holds for as long as the two live: it is kept, because
+ * every reconcile of a Deployment compares its template with each of its ReplicaSets'.
+ */
+const sameTemplates = new WeakMap<object, WeakMap<object, boolean>>();
+
+function equalIgnoringHash(a: any, b: any): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null)
+    return deepEqual(templateIgnoringHash(a), templateIgnoringHash(b));
+  let answers = sameTemplates.get(a);
+  if (!answers) sameTemplates.set(a, (answers = new WeakMap()));
+  let same = answers.get(b);
+  if (same === undefined) answers.set(b, (same = deepEqual(templateIgnoringHash(a), templateIgnoringHash(b))));
+  return same;
+}
+
 function templateIgnoringHash(tpl: any): any {
   const t = clone(tpl ?? {});
   if (t.metadata?.labels) {
@@ -160,9 +178,8 @@ export function deploymentController(ctx: ControllerContext): Controller {
    * An existing one (rollout undo) gets the next revision; otherwise one is created, unless asked not to.
    */
   function newReplicaSet(d: KObject, all: KObject[], create: boolean): { rs?: KObject; created: boolean } {
-    const want = templateIgnoringHash(d.spec.template);
     const existing = all
-      .filter((rs) => deepEqual(templateIgnoringHash(rs.spec?.template), want))
+      .filter((rs) => equalIgnoringHash(rs.spec?.template, d.spec.template))
       .sort((a, b) => creationMs(a) - creationMs(b))[0];
     const olds = all.filter((rs) => rs !== existing);
     const maxOld = olds.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
@@ -241,7 +258,7 @@ export function deploymentController(ctx: ControllerContext): Controller {
         if (
           clash &&
           controllerRef(clash)?.uid === d.metadata.uid &&
-          deepEqual(templateIgnoringHash(clash.spec.template), want)
+          equalIgnoringHash(clash.spec.template, d.spec.template)
         )
           return { rs: clash, created: false };
         // hash collision with a foreign or different ReplicaSet: bump collisionCount and try again

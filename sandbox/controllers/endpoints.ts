@@ -203,13 +203,14 @@ export function endpointsController(ctx: ControllerContext): Controller {
     }
   });
 
-  function servicesFor(pod: KObject | undefined): void {
-    if (!pod) return;
-    const ns = pod.metadata.namespace!;
+  /** names of the Services in the pod's namespace whose selector matches these labels */
+  function servicesSelecting(ns: string, labels: Record<string, string> | undefined): Set<string> {
+    const out = new Set<string>();
     for (const name of index.names("/services", ns)) {
       const svc = store.get("/services", ns, name);
-      if (svc && mapSelectorMatches(svc.spec?.selector, pod.metadata.labels)) queue.add(`${ns}/${name}`);
+      if (svc && mapSelectorMatches(svc.spec?.selector, labels)) out.add(name);
     }
+    return out;
   }
 
   return {
@@ -219,19 +220,28 @@ export function endpointsController(ctx: ControllerContext): Controller {
       else if (ev.key === "/pods") {
         const o = ev.object;
         const prev = ev.old;
-        // only what endpoints show: IP, readiness, deletion, labels, node
-        if (
-          prev &&
-          ev.type === "MODIFIED" &&
-          prev.status?.podIP === o.status?.podIP &&
-          isReady(prev) === isReady(o) &&
-          !!prev.metadata.deletionTimestamp === !!o.metadata.deletionTimestamp &&
-          isTerminal(prev) === isTerminal(o) &&
-          deepEqual(prev.metadata.labels, o.metadata.labels)
-        )
-          return;
-        servicesFor(o);
-        if (prev && !deepEqual(prev.metadata.labels, o.metadata.labels)) servicesFor(prev);
+        const ns = o.metadata.namespace!;
+        // only what endpoints show: IP, readiness, deletion, node (endpointslice util podEndpointsChanged)
+        const podChanged =
+          !prev ||
+          ev.type !== "MODIFIED" ||
+          prev.status?.podIP !== o.status?.podIP ||
+          isReady(prev) !== isReady(o) ||
+          !!prev.metadata.deletionTimestamp !== !!o.metadata.deletionTimestamp ||
+          isTerminal(prev) !== isTerminal(o);
+        const labelsChanged =
+          !!prev && prev.metadata.labels !== o.metadata.labels && !deepEqual(prev.metadata.labels, o.metadata.labels);
+        if (!podChanged && !labelsChanged) return;
+        const services = servicesSelecting(ns, o.metadata.labels);
+        if (labelsChanged) {
+          // GetServicesToUpdateOnPodChange: a label change alone touches only the Services the pod joined or left
+          const before = servicesSelecting(ns, prev!.metadata.labels);
+          if (podChanged) for (const name of before) services.add(name);
+          else {
+            for (const name of before) if (!services.delete(name)) services.add(name);
+          }
+        }
+        for (const name of services) queue.add(`${ns}/${name}`);
       } else if (ev.key === "discovery.k8s.io/endpointslices" && ev.type === "DELETED") {
         const ref = controllerRef(ev.object);
         if (ref?.kind === "Service") queue.add(`${ev.object.metadata.namespace}/${ref.name}`);

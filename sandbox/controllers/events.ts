@@ -32,23 +32,23 @@ export function eventRecorder(store: ClusterStore, now: () => number, cap = 2000
       const prev = byCorrelation.get(correlation);
       try {
         if (prev) {
-          const updated = store.mutate(
-            "/events",
-            prev.namespace,
-            prev.name,
-            (e) => {
-              e.count = (e.count ?? 1) + 1;
-              e.lastTimestamp = ts;
-            },
-            { actor: `system:${component}` },
-          );
-          if (updated) return;
+          const cur = store.get("/events", prev.namespace, prev.name);
+          if (cur) {
+            // count and lastTimestamp are all that change: a copy-on-write update of the stored Event
+            store.updateShared(
+              "/events",
+              { ...cur, count: (cur.count ?? 1) + 1, lastTimestamp: ts },
+              { actor: `system:${component}` },
+            );
+            return;
+          }
           byCorrelation.delete(correlation);
         }
         const namespace = obj.metadata.namespace ?? "default";
         // client-go names events `<object>.<UnixNano in hex>`; the sequence keeps same-millisecond events apart
         const name = `${obj.metadata.name}.${(BigInt(Math.floor(nowMs)) * 1_000_000n + BigInt(seq++ % 1_000_000)).toString(16)}`;
-        store.create(
+        // a new object nobody else holds: handed to the store without a copy
+        store.createShared(
           "/events",
           {
             apiVersion: "v1",

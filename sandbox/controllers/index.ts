@@ -35,7 +35,7 @@ export interface ControllerOptions {
   nodes: string[];
   /** wall clock for timestamps (ms since epoch); timers always run on real time */
   now?: () => number;
-  /** record core/v1 Events (default true); the `large` scenario turns them off */
+  /** record core/v1 Events (default true) */
   events?: boolean;
   /** most Events kept in the store (oldest deleted first); default 2000 */
   eventCap?: number;

@@ -4,7 +4,7 @@
 // write to the status subresource, so watchers see MODIFIED events as on a real cluster.
 import { createHash, randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import type { KObject, StoreEvent } from "../api/types.js";
+import type { KObject, PodFault, StoreEvent } from "../api/types.js";
 import { actor, type Controller, type ControllerContext } from "./context.js";
 import {
   type Condition,
@@ -38,11 +38,32 @@ interface PodWorker {
   podIP?: string;
 }
 
+/** Random bytes drawn a page at a time: one container ID each, without a system call per container. */
+const entropy = { pool: Buffer.alloc(0), used: 0 };
+
 function containerId(): string {
-  return `containerd://${randomBytes(32).toString("hex")}`;
+  if (entropy.used + 32 > entropy.pool.length) {
+    entropy.pool = randomBytes(4096);
+    entropy.used = 0;
+  }
+  const id = entropy.pool.toString("hex", entropy.used, entropy.used + 32);
+  entropy.used += 32;
+  return `containerd://${id}`;
 }
 
+/** image -> its imageID: the digest is a function of the image, and a fleet runs few images */
+const imageIds = new Map<string, string>();
+
 function imageId(image: string): string {
+  let id = imageIds.get(image);
+  if (id === undefined) {
+    id = computeImageId(image);
+    if (imageIds.size < 10_000) imageIds.set(image, id);
+  }
+  return id;
+}
+
+function computeImageId(image: string): string {
   const repo = image.split("@")[0].replace(/:[^/:]+$/, "");
   const qualified = repo.includes("/")
     ? repo.split("/")[0].includes(".")
@@ -59,6 +80,10 @@ function isNativeSidecar(c: any): boolean {
 /** Pods that run to completion: Job pods, and any pod whose restartPolicy is not Always. */
 function runsToCompletion(pod: KObject): boolean {
   return controllerRef(pod)?.kind === "Job" || (pod.spec?.restartPolicy ?? "Always") !== "Always";
+}
+
+function sameFault(a: PodFault, b: PodFault): boolean {
+  return !!a.crashLoop === !!b.crashLoop && !!a.neverReady === !!b.neverReady;
 }
 
 function crashingContainers(pod: KObject): Set<string> {
@@ -346,16 +371,10 @@ export function kubeletController(ctx: ControllerContext): Controller {
 
   function writeStatus(pod: KObject, status: any): void {
     if (isDeepStrictEqual(status, pod.status)) return; // nothing new to report: no write
-    store.mutate(
-      "/pods",
-      pod.metadata.namespace,
-      pod.metadata.name!,
-      (p) => {
-        if (p.metadata.uid !== pod.metadata.uid) return false;
-        p.status = status;
-      },
-      { subresource: "status", ...actor(COMPONENT) },
-    );
+    const cur = store.get("/pods", pod.metadata.namespace, pod.metadata.name!);
+    if (!cur || cur.metadata.uid !== pod.metadata.uid) return;
+    // status is newly rendered and the rest is the stored pod's own: a copy-on-write status update
+    store.updateShared("/pods", { ...cur, status }, { subresource: "status", ...actor(COMPONENT) });
   }
 
   function recordStart(pod: KObject): void {
@@ -421,7 +440,10 @@ export function kubeletController(ctx: ControllerContext): Controller {
         writeStatus(pod, render(pod, w, now, { phase: "Pending", ready: false, crashing: new Set() }));
         return { requeueAfterMs: Math.max(0, due - now), settling: true };
       }
-      w.runStart = now;
+      // the containers started when they were due. A kubelet that gets to the pod later reports the state as of
+      // now (its status manager writes only the latest status), so a late sync may find them ready already and
+      // the not-ready Running report is skipped, as on a busy node.
+      w.runStart = due;
     }
     if (!w.startedRecorded) {
       w.startedRecorded = true;
@@ -499,7 +521,8 @@ export function kubeletController(ctx: ControllerContext): Controller {
         workers.delete(objKey(ev.object));
         return;
       }
-      // the kubelet acts on binding, deletion and spec changes; its own status writes and timers do the rest
+      // the kubelet acts on binding, deletion and spec changes; its own status writes and timers do the rest.
+      // Labels matter only through the fault rules that match the pod: a relabelling they ignore changes nothing.
       const prev = ev.old;
       const cur = ev.object;
       if (!cur.spec?.nodeName) return;
@@ -509,7 +532,7 @@ export function kubeletController(ctx: ControllerContext): Controller {
         prev.spec?.nodeName !== cur.spec.nodeName ||
         prev.metadata.deletionTimestamp !== cur.metadata.deletionTimestamp ||
         prev.metadata.generation !== cur.metadata.generation ||
-        !isDeepStrictEqual(prev.metadata.labels, cur.metadata.labels)
+        (prev.metadata.labels !== cur.metadata.labels && !sameFault(ctx.podFault(prev), ctx.podFault(cur)))
       )
         queue.add(objKey(cur));
     },

@@ -14,8 +14,40 @@ function pod(name: string, spec: Record<string, unknown> = {}, labels: Record<st
 }
 
 describe("kubelet", () => {
+  test("a kubelet that gets to a pod after it would be ready reports Running and Ready in one status write", async () => {
+    // the clock jumps 5 s while the containers are being created: the next sync is far past start + readiness
+    let lateBy = 0;
+    const c = newCluster({
+      nodes: ["n1"],
+      timing: { podStartMs: 30, podReadyMs: 1000 },
+      now: () => Date.now() + lateBy,
+    });
+    try {
+      const seen: string[] = [];
+      c.store.subscribe((ev) => {
+        if (ev.key !== "/pods") return;
+        const s = ev.object.status ?? {};
+        if (s.containerStatuses?.[0]?.state?.waiting?.reason === "ContainerCreating") lateBy = 5000;
+        seen.push(`${s.phase}${isReady(ev.object) ? "/Ready" : ""}`);
+      });
+      c.store.create("/pods", pod("late"));
+      const p = await waitFor(() => {
+        const o = c.store.get("/pods", "default", "late");
+        return o && isReady(o) ? o : undefined;
+      });
+      assert.deepEqual([...new Set(seen)], ["Pending", "Running/Ready"]);
+      // the containers started when they were due, before the late sync
+      const started = Date.parse(p.status.containerStatuses[0].state.running.startedAt);
+      assert.ok(started < Date.now() + 4000, `startedAt ${p.status.containerStatuses[0].state.running.startedAt}`);
+      assert.deepEqual(c.errors, []);
+    } finally {
+      c.stop();
+    }
+  });
+
   test("a pod is scheduled, goes Pending (ContainerCreating) -> Running -> Ready, each step a MODIFIED event", async () => {
-    const c = newCluster({ nodes: ["n1"] });
+    // a kubelet that syncs more than podReadyMs late reports Ready at once: a long readiness delay keeps every step
+    const c = newCluster({ nodes: ["n1"], timing: { podReadyMs: 400 } });
     try {
       const seen: string[] = [];
       c.store.subscribe((ev) => {

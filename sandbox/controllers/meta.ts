@@ -7,9 +7,16 @@ export const POD_TEMPLATE_HASH = "pod-template-hash";
 export const CONTROLLER_REVISION_HASH = "controller-revision-hash";
 export const REVISION_ANNOTATION = "deployment.kubernetes.io/revision";
 
-/** RFC 3339 with second precision, as metav1.Time serialises. */
+const lastTimestamp = { second: NaN, text: "" };
+
+/** RFC 3339 with second precision, as metav1.Time serialises (the text of the latest second is kept: most calls share it). */
 export function timestamp(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  const second = Math.floor(ms / 1000);
+  if (second !== lastTimestamp.second) {
+    lastTimestamp.second = second;
+    lastTimestamp.text = new Date(second * 1000).toISOString().replace(".000Z", "Z");
+  }
+  return lastTimestamp.text;
 }
 
 /** RFC 3339 with microseconds, as metav1.MicroTime (Event.eventTime) serialises. */

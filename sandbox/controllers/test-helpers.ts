@@ -20,6 +20,8 @@ export function newCluster(
     podFault?: (pod: KObject) => PodFault;
     namespaces?: string[];
     events?: boolean;
+    /** the controllers' clock (timers still run on real time) */
+    now?: () => number;
   } = {},
 ): TestCluster {
   const store = createStore({ types: new TypeRegistry("1.31.4") });
@@ -30,6 +32,7 @@ export function newCluster(
     podFault: opts.podFault ?? (() => ({})),
     nodes: opts.nodes ?? ["node-1", "node-2", "node-3"],
     events: opts.events,
+    now: opts.now,
     onError: (c, k, e) => errors.push(new Error(`${c} ${k}: ${e instanceof Error ? e.stack : String(e)}`)),
   });
   return { store, controllers, errors, stop: () => controllers.stop() };

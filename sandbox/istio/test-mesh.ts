@@ -39,7 +39,13 @@ export class InMemoryStore implements ClusterStore {
   create(): KObject {
     throw new Error("InMemoryStore supports put/remove only");
   }
+  createShared(): KObject {
+    throw new Error("InMemoryStore supports put/remove only");
+  }
   update(): KObject {
+    throw new Error("InMemoryStore supports put/remove only");
+  }
+  updateShared(): KObject {
     throw new Error("InMemoryStore supports put/remove only");
   }
   mutate(): KObject | undefined {

@@ -430,10 +430,13 @@ function createDeploymentDirect(store: ClusterStore, d: KObject, nodes: () => st
     // written as the controller would, in-process: no managedFields entry (ADR 6)
     { actor },
   );
+  // the replicas share one pod spec (and labels, annotations, owner reference): stored objects are immutable,
+  // so the first pod's admitted spec serves them all, each with its own node, as the same template would give
   let podMeta = { labels: template.metadata.labels, annotations: template.metadata.annotations };
   let podSpec = template.spec;
+  const ownerReferences = [ownerRefTo(rs, "apps/v1", "ReplicaSet")];
   for (let i = 0; i < replicas; i++) {
-    const pod = store.create(
+    const pod = store.createShared(
       "/pods",
       {
         apiVersion: "v1",
@@ -441,11 +444,11 @@ function createDeploymentDirect(store: ClusterStore, d: KObject, nodes: () => st
         metadata: {
           generateName: `${rs.metadata.name}-`,
           namespace: d.metadata.namespace,
-          labels: { ...podMeta.labels },
-          ...(podMeta.annotations ? { annotations: { ...podMeta.annotations } } : {}),
-          ownerReferences: [ownerRefTo(rs, "apps/v1", "ReplicaSet")],
+          labels: podMeta.labels,
+          ...(podMeta.annotations ? { annotations: podMeta.annotations } : {}),
+          ownerReferences,
         },
-        spec: { ...structuredClone(podSpec), nodeName: nodes() },
+        spec: { ...podSpec, nodeName: nodes() },
       },
       { actor },
     );

@@ -171,6 +171,83 @@ export function compareFields(before: Map<PathKey, FieldValue>, after: Map<PathK
   return { added, modified, removed };
 }
 
+/**
+ * compareFields(collectFields(before), collectFields(after)), computed by walking both objects together. A value
+ * both share (the same object, as a copy-on-write update leaves every part it does not change) sets the same
+ * fields on both sides and is skipped, so the cost follows the size of the change, not of the object. Maps are
+ * descended key by key; anything else that differs (lists, leaves, atomic or empty maps) is collected on both
+ * sides and compared. Fields of disjoint paths never interact, which is what makes the split exact.
+ */
+export function diffFields(before: JsonObject | undefined, after: JsonObject, schema: PatchSchema): FieldComparison {
+  const out: FieldComparison = { added: new Set(), modified: new Set(), removed: new Set() };
+  const b: JsonObject = before ?? {};
+  for (const field of unionKeys(b, after)) {
+    if (field === "apiVersion" || field === "kind") continue;
+    const bv = b[field];
+    const av = after[field];
+    if (bv === av) continue;
+    if (field === "metadata" && isJsonObject(bv) && isJsonObject(av)) {
+      // metadata is always a map of fields (even when empty), minus what nobody owns
+      for (const name of unionKeys(bv, av)) {
+        if (strippedMetadata.has(name)) continue;
+        diffValue(bv[name], av[name], schemaChild("metadata", name), ["f:metadata", "f:" + name], schema, out);
+      }
+      continue;
+    }
+    if (field === "metadata") {
+      const fieldsOf = (v: unknown) => {
+        const one: JsonObject = {};
+        if (v !== undefined) one.metadata = v;
+        return collectFields(one, schema, { strict: false });
+      };
+      addComparison(out, compareFields(fieldsOf(bv), fieldsOf(av)));
+      continue;
+    }
+    diffValue(bv, av, field, ["f:" + field], schema, out);
+  }
+  return out;
+}
+
+function unionKeys(a: JsonObject, b: JsonObject): Set<string> {
+  const keys = new Set(Object.keys(a));
+  for (const k of Object.keys(b)) keys.add(k);
+  return keys;
+}
+
+/** A map collectValue descends into (rather than a leaf): non-empty and not atomic. */
+function isFieldMap(value: unknown, schema: PatchSchema, schemaPath: string): value is JsonObject {
+  return isJsonObject(value) && Object.keys(value).length > 0 && !isAtomicMap(schema, schemaPath);
+}
+
+function diffValue(
+  before: unknown,
+  after: unknown,
+  schemaPath: string,
+  path: FieldPath,
+  schema: PatchSchema,
+  out: FieldComparison,
+): void {
+  if (before === after) return;
+  if (isFieldMap(before, schema, schemaPath) && isFieldMap(after, schema, schemaPath)) {
+    const child = (field: string) =>
+      diffValue(before[field], after[field], schemaChild(schemaPath, field), [...path, "f:" + field], schema, out);
+    for (const field of Object.keys(before)) if (before[field] !== after[field]) child(field);
+    for (const field of Object.keys(after)) if (!Object.hasOwn(before, field)) child(field);
+    return;
+  }
+  const beforeFields = new Map<PathKey, FieldValue>();
+  const afterFields = new Map<PathKey, FieldValue>();
+  collectValue(before, schemaPath, path, schema, { strict: false }, beforeFields);
+  collectValue(after, schemaPath, path, schema, { strict: false }, afterFields);
+  addComparison(out, compareFields(beforeFields, afterFields));
+}
+
+function addComparison(into: FieldComparison, part: FieldComparison): void {
+  for (const key of part.added) into.added.add(key);
+  for (const key of part.modified) into.modified.add(key);
+  for (const key of part.removed) into.removed.add(key);
+}
+
 /** `.spec.replicas`, `[name="app"]`, `[="finalizer"]`: how fieldpath.Path prints one element. */
 export function describeElement(element: PathElement): string {
   const body = element.slice(2);
@@ -208,16 +285,92 @@ export function encodeFieldsV1(keys: Iterable<PathKey>): JsonObject {
     }
     node.member = true;
   }
-  const encode = (node: TrieNode): JsonObject => {
-    const out: JsonObject = {};
-    if (node.member && node.children.size > 0) out["."] = {};
-    const elements = [...node.children.keys()].sort(
-      (a, b) => elementRank(a) - elementRank(b) || (a < b ? -1 : a > b ? 1 : 0),
-    );
-    for (const element of elements) out[element] = encode(node.children.get(element)!);
-    return out;
+  return encodeTrie(root) ?? {};
+}
+
+/** A trie node as FieldsV1; undefined for a node with no member at or below it. */
+function encodeTrie(node: TrieNode): JsonObject | undefined {
+  const elements = [...node.children.keys()].sort(
+    (a, b) => elementRank(a) - elementRank(b) || (a < b ? -1 : a > b ? 1 : 0),
+  );
+  const children: [PathElement, JsonObject][] = [];
+  for (const element of elements) {
+    const child = encodeTrie(node.children.get(element)!);
+    if (child) children.push([element, child]);
+  }
+  if (!node.member && children.length === 0) return undefined;
+  const out: JsonObject = {};
+  if (node.member && children.length > 0) out["."] = {};
+  for (const [element, child] of children) out[element] = child;
+  return out;
+}
+
+/**
+ * encodeFieldsV1(collectFields(obj, schema).keys()) in one walk of the object, without field-path keys: the
+ * field set of a writer that creates the object (or owns all of it). The walk is collectFields', step for step.
+ */
+export function fieldsV1Of(obj: JsonObject, schema: PatchSchema): JsonObject {
+  const root: TrieNode = { member: false, children: new Map() };
+  const child = (node: TrieNode, element: PathElement) => {
+    let next = node.children.get(element);
+    if (!next) node.children.set(element, (next = { member: false, children: new Map() }));
+    return next;
   };
-  return encode(root);
+  const walkMap = (map: JsonObject, schemaPath: string, node: TrieNode) => {
+    for (const [field, value] of Object.entries(map))
+      walkValue(value, schemaChild(schemaPath, field), node, "f:" + field);
+  };
+  const walkValue = (value: unknown, schemaPath: string, parent: TrieNode, element: PathElement): void => {
+    if (value === null || value === undefined) return;
+    if (isJsonObject(value)) {
+      if (Object.keys(value).length === 0 || isAtomicMap(schema, schemaPath)) child(parent, element).member = true;
+      else walkMap(value, schemaPath, child(parent, element));
+      return;
+    }
+    if (!Array.isArray(value)) {
+      child(parent, element).member = true;
+      return;
+    }
+    const rule = listRule(schema, schemaPath);
+    if (isKeyedRule(rule) && value.length > 0 && value.every(isJsonObject)) {
+      const list = child(parent, element);
+      for (const item of value) {
+        const key = itemKey(item, rule);
+        if (key === undefined || list.children.get("k:" + key)?.member) continue; // no key, or a duplicate: skipped
+        const itemNode = child(list, "k:" + key);
+        itemNode.member = true;
+        walkMap(item as JsonObject, `${schemaPath}[]`, itemNode);
+      }
+      return;
+    }
+    if (rule && !isKeyedRule(rule) && value.length > 0 && value.every((v) => !isJsonObject(v) && !Array.isArray(v))) {
+      const set = child(parent, element);
+      for (const member of value) child(set, "v:" + JSON.stringify(member)).member = true;
+      return;
+    }
+    child(parent, element).member = true; // atomic list
+  };
+  for (const [field, value] of Object.entries(obj)) {
+    if (field === "apiVersion" || field === "kind") continue;
+    if (field === "metadata" && isJsonObject(value)) {
+      const meta = child(root, "f:metadata");
+      for (const [name, v] of Object.entries(value))
+        if (!strippedMetadata.has(name)) walkValue(v, schemaChild("metadata", name), meta, "f:" + name);
+      continue;
+    }
+    walkValue(value, field, root, "f:" + field);
+  }
+  return encodeTrie(root) ?? {};
+}
+
+/** Whether a FieldsV1 set holds `path` as a member, as decodeFieldsV1 would find it, without decoding the set. */
+export function fieldsV1Has(fields: unknown, path: FieldPath): boolean {
+  let node = fields;
+  for (const element of path) {
+    if (!isJsonObject(node) || !Object.hasOwn(node, element)) return false;
+    node = node[element];
+  }
+  return path.length > 0 && isJsonObject(node) && (Object.keys(node).length === 0 || Object.hasOwn(node, "."));
 }
 
 /** Decodes FieldsV1 into the set of member paths; anything malformed is ignored. */

@@ -597,7 +597,7 @@ describe("moving a namespace to a new revision", () => {
 });
 
 describe("scale", () => {
-  test("20,000 pods in 200 namespaces build in well under 100 ms", () => {
+  test("20,000 pods in 200 namespaces build in well under 250 ms", () => {
     // pods share their template's objects (buildSnapshot never mutates input), so setup stays cheap
     const template = loadFixture("hello.yaml.injected")[0].spec.template;
     const namespaces = [];
@@ -652,9 +652,10 @@ describe("scale", () => {
     assert.equal(s!.summary.liveProxies, 20_000);
     assert.equal(s!.summary.staleProxies, 20_000);
     assert.equal(s!.workloads.length, 2000 + 2);
-    // 100 ms on an idle machine; on a shared machine busier than its cores the budget scales with
-    // the load (a quadratic pass over 20,000 pods would still blow it by orders of magnitude)
-    const budget = 100 * Math.max(1, os.loadavg()[0] / os.availableParallelism());
+    // about 90 ms on an idle machine, 250 allowed: with two test files running beside it on 2 cores a
+    // build takes twice as long; the budget also scales with the load. A quadratic pass over 20,000 pods
+    // would still blow it by orders of magnitude — this guards against that, it is not the benchmark.
+    const budget = 250 * Math.max(1, os.loadavg()[0] / os.availableParallelism());
     assert.ok(best < budget, `best run took ${best.toFixed(1)} ms (budget ${budget.toFixed(0)} ms)`);
   });
 });

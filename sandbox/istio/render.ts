@@ -33,6 +33,17 @@ const TAG = "istio.io/tag";
 const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"];
 
 /** "-<rev>" or "" (istio-facts §2 notation <r>). */
+/** The Istio config API groups istiod and istio-reader read (istiod chart clusterrole.yaml). */
+const ISTIO_CONFIG_GROUPS = [
+  "config.istio.io",
+  "security.istio.io",
+  "networking.istio.io",
+  "authentication.istio.io",
+  "rbac.istio.io",
+  "telemetry.istio.io",
+  "extensions.istio.io",
+];
+
 export function revisionSuffix(revision: string): string {
   return revision && revision !== "default" ? `-${revision}` : "";
 }
@@ -582,15 +593,7 @@ function rbac(name: string, ns: string, r: string, labels: Record<string, string
       },
       { apiGroups: ["admissionregistration.k8s.io"], resources: ["validatingwebhookconfigurations"], verbs: read },
       {
-        apiGroups: [
-          "config.istio.io",
-          "security.istio.io",
-          "networking.istio.io",
-          "authentication.istio.io",
-          "rbac.istio.io",
-          "telemetry.istio.io",
-          "extensions.istio.io",
-        ],
+        apiGroups: ISTIO_CONFIG_GROUPS,
         resources: ["*"],
         verbs: read,
       },
@@ -611,15 +614,7 @@ function rbac(name: string, ns: string, r: string, labels: Record<string, string
       "istio-reader",
       [
         {
-          apiGroups: [
-            "config.istio.io",
-            "security.istio.io",
-            "networking.istio.io",
-            "authentication.istio.io",
-            "rbac.istio.io",
-            "telemetry.istio.io",
-            "extensions.istio.io",
-          ],
+          apiGroups: ISTIO_CONFIG_GROUPS,
           resources: ["*"],
           verbs: read,
         },

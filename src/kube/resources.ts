@@ -91,6 +91,18 @@ export const RESOURCES = {
   },
 } as const satisfies Record<string, ResourceRef>;
 
+/** The workload kinds a rolling restart reaches through their controller, and their resources. */
+export const ROLLOUT_RESOURCES = {
+  Deployment: RESOURCES.deployments,
+  StatefulSet: RESOURCES.statefulSets,
+  DaemonSet: RESOURCES.daemonSets,
+} as const satisfies Record<string, ResourceRef>;
+
+/** The resource of a workload kind that rolls out, or undefined for any other kind. */
+export function rolloutResource(kind: string): ResourceRef | undefined {
+  return (ROLLOUT_RESOURCES as Record<string, ResourceRef>)[kind];
+}
+
 export function apiVersionOf(r: Pick<ResourceRef, "group" | "version">): string {
   return r.group ? `${r.group}/${r.version}` : r.version;
 }

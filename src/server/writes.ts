@@ -8,7 +8,7 @@ import { z } from "zod";
 import { runChecks } from "../checks/index.js";
 import type { Cluster } from "../kube/config.js";
 import { mergePatch, rolloutRestartPatch } from "../kube/patch.js";
-import { RESOURCES, collectionPath, objectPath, type ResourceRef } from "../kube/resources.js";
+import { collectionPath, objectPath, rolloutResource } from "../kube/resources.js";
 import { MESH_UPGRADES } from "../kube/snapshot-source.js";
 import {
   MESHUPGRADE,
@@ -369,12 +369,6 @@ const restartBody = z
   })
   .strict();
 
-const RESOURCE_OF_KIND: Record<string, ResourceRef> = {
-  Deployment: RESOURCES.deployments,
-  StatefulSet: RESOURCES.statefulSets,
-  DaemonSet: RESOURCES.daemonSets,
-};
-
 /**
  * Restarts each selected workload as the user, a few at a time. Failures are values: one workload
  * the user may not patch does not hide the others (Backstage's model).
@@ -402,7 +396,7 @@ export async function restartWorkloads(userCluster: Cluster, body: unknown, at: 
       const i = next++;
       const w = queue[i];
       try {
-        await mergePatch(userCluster.rest, RESOURCE_OF_KIND[w.kind], w, patch);
+        await mergePatch(userCluster.rest, rolloutResource(w.kind)!, w, patch);
         results[i] = { workload: w, ok: true, status: 200, message: null };
       } catch (err) {
         const e = consoleErrorFromKube(err, `restart ${w.kind} ${w.namespace}/${w.name}`);

@@ -4,7 +4,6 @@
 // the reason, never touched: pods without a controller, templates that carry their own proxy, and those a
 // restart would leave without a sidecar.
 import { createInterface } from "node:readline";
-import type { ResourceRef } from "../../kube/resources.js";
 import type { MeshSnapshot, Workload } from "../../mesh/index.js";
 import type { CommandContext } from "../context.js";
 import { ExitCode, UsageError } from "../exit-codes.js";
@@ -105,11 +104,12 @@ export async function rollout(ctx: CommandContext, options: RolloutOptions): Pro
     );
 
   const cluster = await ctx.connect();
-  const [{ ColdSnapshotSource, takeSnapshot }, { mergePatch, rolloutRestartPatch }, { RESOURCES }] = await Promise.all([
-    import("../../kube/snapshot-source.js"),
-    import("../../kube/patch.js"),
-    import("../../kube/resources.js"),
-  ]);
+  const [{ ColdSnapshotSource, takeSnapshot }, { mergePatch, rolloutRestartPatch }, { rolloutResource }] =
+    await Promise.all([
+      import("../../kube/snapshot-source.js"),
+      import("../../kube/patch.js"),
+      import("../../kube/resources.js"),
+    ]);
   const { snapshot, notes } = await takeSnapshot(new ColdSnapshotSource(cluster), { now: ctx.now(), syncz: false });
   for (const note of notes) out.note(note);
   const existing = new Set(snapshot.namespaces.map((n) => n.name));
@@ -181,16 +181,11 @@ export async function rollout(ctx: CommandContext, options: RolloutOptions): Pro
   }
 
   const patch = rolloutRestartPatch(ctx.now());
-  const resourceOf: Record<string, ResourceRef> = {
-    Deployment: RESOURCES.deployments,
-    StatefulSet: RESOURCES.statefulSets,
-    DaemonSet: RESOURCES.daemonSets,
-  };
   const queue = [...selection.restart];
   const worker = async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
       try {
-        await mergePatch(cluster.rest, resourceOf[c.kind], c, patch);
+        await mergePatch(cluster.rest, rolloutResource(c.kind)!, c, patch);
         result.restarted.push(c);
         if (!out.structured) out.line(`restarted ${c.kind} ${c.namespace}/${c.name} → ${c.target}`);
       } catch (err) {

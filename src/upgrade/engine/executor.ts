@@ -4,7 +4,14 @@ import { isKubeError, toKubeError } from "../../kube/errors.js";
 import { mergePatch } from "../../kube/patch.js";
 import type { RestClient } from "../../kube/rest.js";
 import { MESH_UPGRADES } from "../../kube/snapshot-source.js";
-import { RESOURCES, collectionPath, objectPath, type KubeObject, type ResourceRef } from "../../kube/resources.js";
+import {
+  RESOURCES,
+  collectionPath,
+  objectPath,
+  rolloutResource,
+  type KubeObject,
+  type ResourceRef,
+} from "../../kube/resources.js";
 import type { MeshUpgradeStatus } from "../api/schema.js";
 import { moveRevisionTag } from "./tags.js";
 import {
@@ -34,14 +41,8 @@ export interface WriteFailure {
   message: string;
 }
 
-const WORKLOAD_RESOURCES: Record<string, ResourceRef> = {
-  Deployment: RESOURCES.deployments,
-  StatefulSet: RESOURCES.statefulSets,
-  DaemonSet: RESOURCES.daemonSets,
-};
-
 function workloadResource(ref: WorkloadRef): ResourceRef {
-  const r = WORKLOAD_RESOURCES[ref.kind];
+  const r = rolloutResource(ref.kind);
   if (!r) throw new Error(`${ref.kind} ${ref.namespace}/${ref.name} cannot be restarted by meshlift`);
   return r;
 }

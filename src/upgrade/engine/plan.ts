@@ -1,12 +1,13 @@
 // The planner: which namespaces and workloads move, in which waves. Pure, over the validated spec and
 // the snapshot taken when the upgrade starts; the plan is recorded in status and never recomputed, so
 // a restart of meshlift continues the same waves.
+import { ROLLOUT_RESOURCES } from "../../kube/resources.js";
 import type { MeshSnapshot, NamespaceView, Workload } from "../../mesh/schema.js";
 import type { ResolvedUpgradeSpec } from "../api/validate.js";
 import type { WorkloadRef } from "./types.js";
 
 /** Kinds meshlift can restart through their controller (the same patch `kubectl rollout restart` makes). */
-export const RESTARTABLE_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
+export const RESTARTABLE_KINDS: ReadonlySet<string> = new Set(Object.keys(ROLLOUT_RESOURCES));
 
 /**
  * How a namespace moves to the target:

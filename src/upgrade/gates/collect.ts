@@ -2,15 +2,9 @@
 // must reflect what the API server says now). Small on purpose: only the wave's namespaces are listed.
 import { listAll } from "../../kube/list.js";
 import type { RestClient } from "../../kube/rest.js";
-import { RESOURCES, type KubeObject, type ResourceRef } from "../../kube/resources.js";
+import { RESOURCES, ROLLOUT_RESOURCES, type KubeObject, type ResourceRef } from "../../kube/resources.js";
 import { slimPod, synczEntries } from "../../kube/snapshot-source.js";
 import { HEALTH_GATE_KINDS, type GatePod, type GateWorkload, type HealthInput, type WorkloadRef } from "./health.js";
-
-const RESOURCE_OF_KIND: Record<(typeof HEALTH_GATE_KINDS)[number], ResourceRef> = {
-  Deployment: RESOURCES.deployments,
-  StatefulSet: RESOURCES.statefulSets,
-  DaemonSet: RESOURCES.daemonSets,
-};
 
 export interface HealthObservation extends Pick<HealthInput, "workloads" | "missing" | "pods" | "syncz"> {
   /** what could not be read or checked, one line each (syncz unavailable, unsupported kinds) */
@@ -54,13 +48,13 @@ export async function collectHealthInput(rest: RestClient, options: CollectHealt
     namespaces.map(async (namespace) => {
       const kinds = [
         ...new Set(supported.filter((w) => w.namespace === namespace).map((w) => w.kind)),
-      ] as (keyof typeof RESOURCE_OF_KIND)[];
+      ] as (keyof typeof ROLLOUT_RESOURCES)[];
       const read = async (resource: ResourceRef, transform?: (o: KubeObject) => KubeObject): Promise<KubeObject[]> =>
         options.cached?.(resource, namespace) ??
         (await listAll<KubeObject>(rest, resource, { namespace, signal, transform }).then((l) => l.items));
       const [pods, ...workloads] = await Promise.all([
         read(RESOURCES.pods, slimPod),
-        ...kinds.map((kind) => read(RESOURCE_OF_KIND[kind]).then((items) => items.map((o) => ({ ...o, kind })))),
+        ...kinds.map((kind) => read(ROLLOUT_RESOURCES[kind]).then((items) => items.map((o) => ({ ...o, kind })))),
       ]);
       return { pods, workloads: workloads.flat() };
     }),

@@ -102,7 +102,13 @@ const DEFINITIONS: Record<string, Definition> = {
   },
   [`${CORE}.Volume`]: {
     description: "Volume represents a named volume in a pod that may be accessed by any container in the pod.",
-    fields: "name configMap:any emptyDir:any hostPath:any persistentVolumeClaim:any projected:any secret:any ...",
+    // every volume source of core/v1 (closed, as on a real server, so client-side validation knows them all)
+    fields:
+      "name awsElasticBlockStore:any azureDisk:any azureFile:any cephfs:any cinder:any configMap:any csi:any " +
+      "downwardAPI:any emptyDir:any ephemeral:any fc:any flexVolume:any flocker:any gcePersistentDisk:any " +
+      "gitRepo:any glusterfs:any hostPath:any image:any iscsi:any nfs:any persistentVolumeClaim:any " +
+      "photonPersistentDisk:any portworxVolume:any projected:any quobyte:any rbd:any scaleIO:any secret:any " +
+      "storageos:any vsphereVolume:any",
     required: ["name"],
   },
   [`${CORE}.LocalObjectReference`]: {
@@ -113,8 +119,15 @@ const DEFINITIONS: Record<string, Definition> = {
   [`${CORE}.PodStatus`]: {
     description: "PodStatus represents information about the status of a pod.",
     fields:
-      "conditions:[]any@type containerStatuses:[]any hostIP hostIPs:[]any@ip initContainerStatuses:[]any message " +
-      "nominatedNodeName phase podIP podIPs:[]any@ip qosClass reason startTime:Time ...",
+      "conditions:[]PodCondition@type containerStatuses:[]any ephemeralContainerStatuses:[]any " +
+      "extendedResourceClaimStatus:any hostIP hostIPs:[]any@ip initContainerStatuses:[]any message " +
+      "nominatedNodeName observedGeneration:int phase podIP podIPs:[]any@ip qosClass reason resize " +
+      "resourceClaimStatuses:[]any@name startTime:Time",
+  },
+  [`${CORE}.PodCondition`]: {
+    description: "PodCondition contains details for the current condition of this pod.",
+    fields: "lastProbeTime:Time lastTransitionTime:Time message observedGeneration:int reason status type",
+    required: ["type", "status"],
   },
   [`${CORE}.ServiceSpec`]: {
     description: "ServiceSpec describes the attributes that a user creates on a service.",

@@ -175,6 +175,47 @@ for (const { name, path } of binaries) {
       assert.match(g.stdout, /^istio-system\s+stats-filter-1\.19\s+/m);
     });
 
+    test("client-side validation (--dry-run=client) accepts real injected workloads and the sandbox's own pods", async () => {
+      // kubectl validates against the sandbox's OpenAPI here, not the server: every field a real
+      // injected pod carries (downwardAPI volumes, null condition times) must be in the schema
+      for (const fixture of ["hello.yaml.injected", "gateway.yaml.injected", "cronjob-old-version.yaml.injected"]) {
+        const r = await k(["create", "--dry-run=client", "-o", "name", "-n", "conf", "-f", resolve(FIXTURES, fixture)]);
+        assert.equal(r.code, 0, `${fixture}: ${r.stderr}`);
+      }
+      const pods = await k(["get", "pods", "-A", "-o", "json"]);
+      assert.equal(pods.code, 0, pods.stderr);
+      const count = (JSON.parse(pods.stdout) as { items: unknown[] }).items.length;
+      assert.ok(count > 0, "the demo has pods");
+      const r = await k(["create", "--dry-run=client", "-o", "name", "-f", "-"], pods.stdout);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stdout
+          .trim()
+          .split("\n")
+          .filter((l) => l.startsWith("pod/")).length,
+        count,
+      );
+      // an unknown field is still refused by the same validation, naming it (kubectl validates a List
+      // client-side; a single object it leaves to the server, which supports fieldValidation)
+      const bad = await k(
+        ["create", "--dry-run=client", "-o", "name", "-f", "-"],
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "List",
+          items: [
+            {
+              apiVersion: "v1",
+              kind: "Pod",
+              metadata: { name: "bad", namespace: "conf" },
+              spec: { containers: [{ name: "c", image: "x" }], volumes: [{ name: "v", downwardAPl: {} }] },
+            },
+          ],
+        }),
+      );
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /unknown field "downwardAPl"/);
+    });
+
     test("delete pod removes it; get pods -w ends at its request timeout", async () => {
       const sc = await k(["scale", "deployment", "web", "-n", "conf", "--replicas", "1"]);
       assert.equal(sc.code, 0, sc.stderr);

@@ -1,7 +1,9 @@
 // Sustained pod writes against an API server while several all-namespace pod watches are open, and
 // a check that every watch saw every write. Raw HTTPS (keep-alive) keeps the driver's own cost low:
 // watch lines are scanned as bytes for the write's label, never JSON-parsed.
+import { createWriteStream } from "node:fs";
 import https from "node:https";
+import { pipeline } from "node:stream/promises";
 
 /** The label each write sets; its value ("w<seq>") identifies the write in the watch streams. */
 export const WRITE_LABEL = "bench.meshlift.io/write";
@@ -93,6 +95,33 @@ export async function readPodListPages(
       cont = /"continue":"([^"]+)"/.exec(res.body.slice(0, 2000))?.[1];
     } while (cont);
     return { ms: Math.round(performance.now() - started), pages, bytes };
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** Every pod as one PodList (no `limit`), streamed to `file` as the server sent it. */
+export async function savePodList(api: ApiEndpoint, file: string): Promise<{ ms: number; bytes: number }> {
+  const agent = new https.Agent({ ca: api.caPem });
+  const started = performance.now();
+  try {
+    const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) =>
+      https
+        .get(
+          new URL("/api/v1/pods", api.url),
+          { agent, headers: { authorization: `Bearer ${api.token}`, accept: "application/json" } },
+          resolve,
+        )
+        .on("error", reject),
+    );
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw new Error(`GET /api/v1/pods answered ${res.statusCode}`);
+    }
+    let bytes = 0;
+    res.on("data", (c: Buffer) => (bytes += c.length));
+    await pipeline(res, createWriteStream(file));
+    return { ms: Math.round(performance.now() - started), bytes };
   } finally {
     agent.destroy();
   }

@@ -1,7 +1,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { TypeRegistry } from "./registry.js";
-import { openapiV2, openapiV3Document, openapiV3Index, OPENAPI_V2_PROTOBUF } from "./openapi.js";
+import { openapiV2, openapiV3Document, openapiV3Index, OPENAPI_V2_PROTOBUF, structuralToV2 } from "./openapi.js";
 import { istioCRDs } from "./test-fixtures.js";
 
 const registry = new TypeRegistry("1.31.2");
@@ -89,6 +89,38 @@ describe("OpenAPI v2", () => {
     const targetPort = doc.definitions["io.k8s.api.core.v1.ServicePort"].properties.targetPort;
     assert.equal(targetPort.anyOf, undefined);
     assert.equal(targetPort.format, "int-or-string");
+  });
+
+  test("CRD definitions carry their structural schema without what v2 cannot say (ToStructuralOpenAPIV2)", () => {
+    const doc = openapiV2(registry, "application/json").body as any;
+    const ef = doc.definitions["io.istio.networking.v1alpha3.EnvoyFilter"];
+    assert.ok(ef.properties.spec.properties.configPatches, "spec is published, so a List of them validates");
+    assert.equal(ef.properties.metadata.$ref, "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+    // Istio's status keeps unknown fields: no properties under it
+    assert.equal(ef.properties.status.properties, undefined);
+    assert.ok(!JSON.stringify(ef).includes('"oneOf"'));
+    assert.deepEqual(
+      structuralToV2({
+        type: "object",
+        properties: {
+          a: { type: "string", nullable: true },
+          b: { type: "object", "x-kubernetes-preserve-unknown-fields": true, properties: { c: { type: "string" } } },
+          d: {
+            type: "array",
+            items: { oneOf: [{ required: ["x"] }], type: "object", properties: { x: { type: "string" } } },
+          },
+        },
+      }),
+      {
+        type: "object",
+        properties: {
+          a: {},
+          b: { type: "object", "x-kubernetes-preserve-unknown-fields": true },
+          d: { type: "array", items: { type: "object", properties: { x: { type: "string" } } } },
+        },
+      },
+    );
+    assert.equal(structuralToV2({ type: "object", "x-kubernetes-preserve-unknown-fields": true }), undefined);
   });
 
   test("the protobuf form kubectl 1.27 asks for is binary gnostic with a parseable Content-Type", () => {

@@ -222,7 +222,10 @@ class DocumentBuilder {
       ? this.collector.addCustomKind(
           t,
           version,
-          this.style === "v3" ? crdVersionSchema(this.registry, t, version) : undefined,
+          this.style === "v3"
+            ? crdVersionSchema(this.registry, t, version)
+            : structuralToV2(crdVersionSchema(this.registry, t, version)),
+          { untypedWhenOpen: this.style === "v2" },
         )
       : this.collector.addBuiltinKind(t, version);
     const listSchema = `${kindSchema}List`;
@@ -356,6 +359,35 @@ export function crdVersionSchema(registry: TypeRegistry, t: ResourceType, versio
   const crd = registry.crdFor(`${t.group}/${t.plural}`);
   const versions: any[] = crd?.spec?.versions ?? [];
   return versions.find((v) => v.name === version)?.schema?.openAPIV3Schema;
+}
+
+/**
+ * A CRD's structural schema as the apiextensions server publishes it in OpenAPI v2 (ToStructuralOpenAPIV2):
+ * no allOf/anyOf/oneOf/not; a nullable level loses its type; a level that keeps unknown fields, or is
+ * nullable, loses its properties and items, because kubectl's v2 validation would reject what they leave
+ * out. A root that keeps unknown fields publishes no properties at all (undefined: an open kind).
+ */
+export function structuralToV2(schema: JsonSchema | undefined): JsonSchema | undefined {
+  if (!schema) return undefined;
+  const walk = (s: JsonSchema): JsonSchema => {
+    const { allOf: _a, anyOf: _b, oneOf: _c, not: _d, nullable, ...rest } = s;
+    const out: JsonSchema = { ...rest };
+    if (nullable) delete out.type;
+    if (nullable || out["x-kubernetes-preserve-unknown-fields"]) {
+      delete out.properties;
+      delete out.items;
+      return out;
+    }
+    if (out.properties)
+      out.properties = Object.fromEntries(
+        Object.entries(out.properties as Record<string, JsonSchema>).map(([k, v]) => [k, walk(v)]),
+      );
+    if (out.items && typeof out.items === "object") out.items = walk(out.items as JsonSchema);
+    if (out.additionalProperties && typeof out.additionalProperties === "object")
+      out.additionalProperties = walk(out.additionalProperties as JsonSchema);
+    return out;
+  };
+  return schema["x-kubernetes-preserve-unknown-fields"] ? undefined : walk(schema);
 }
 
 interface Cached {

@@ -403,8 +403,20 @@ export class SchemaCollector {
   }
 
   /** Adds a CRD version's structural schema, with metadata as ObjectMeta (what the real server publishes). */
-  addCustomKind(t: ResourceType, version: string, openAPIV3Schema: JsonSchema | undefined): string {
+  addCustomKind(
+    t: ResourceType,
+    version: string,
+    openAPIV3Schema: JsonSchema | undefined,
+    options: { untypedWhenOpen?: boolean } = {},
+  ): string {
     const name = definitionName(t, version);
+    const gvk = [{ group: t.group, kind: t.kind, version }];
+    if (!openAPIV3Schema && options.untypedWhenOpen) {
+      // OpenAPI v2 of a kind that keeps unknown fields at its root: no type and no properties, so kubectl's
+      // client-side validation takes any content (declaring only apiVersion/kind/metadata would refuse spec)
+      this.schemas[name] = { "x-kubernetes-group-version-kind": gvk };
+      return name;
+    }
     const schema: JsonSchema = structuredClone(
       openAPIV3Schema ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true },
     );
@@ -415,7 +427,7 @@ export class SchemaCollector {
       ...(schema.properties ?? {}),
       metadata: this.ref(`${META}.ObjectMeta`),
     };
-    schema["x-kubernetes-group-version-kind"] = [{ group: t.group, kind: t.kind, version }];
+    schema["x-kubernetes-group-version-kind"] = gvk;
     this.schemas[name] = schema;
     return name;
   }

@@ -118,6 +118,8 @@ interface Target {
   subpath?: string;
 }
 
+/** a list longer than this is streamed in chunks of this many items (about 4 MB of pods each) */
+const LIST_CHUNK_ITEMS = 500;
 const CONTINUE_TTL_MS = 5 * 60_000;
 
 /** Created by kube-apiserver itself at start (its "start-system-namespaces-controller" post-start hook). */
@@ -684,7 +686,7 @@ export class ApiServer {
       throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(", ")}`);
   }
 
-  private list(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams): number {
+  private async list(req: IncomingMessage, res: ServerResponse, t: Target, q: URLSearchParams): Promise<number> {
     const store = this.o.store;
     const limit = Number(q.get("limit") ?? 0);
     const cont = q.get("continue");
@@ -746,18 +748,37 @@ export class ApiServer {
         }),
       );
     const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
-    // items are written from their cached JSON: a 20,000-pod list is one string join
+    // items are written from their cached JSON
     const head = `{"kind":${JSON.stringify(t.type.listKind)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(metadata)},"items":[`;
-    const body =
-      head +
-      page.map((o) => (t.version === t.type.version ? cachedJson(o) : JSON.stringify(this.render(t, o)))).join(",") +
-      "]}";
-    res.writeHead(200, {
-      "Content-Type": "application/json",
-      "Cache-Control": "no-cache, private",
-      "Content-Length": Buffer.byteLength(body),
-    });
-    res.end(body);
+    const json = (o: KObject) => (t.version === t.type.version ? cachedJson(o) : JSON.stringify(this.render(t, o)));
+    if (page.length <= LIST_CHUNK_ITEMS) {
+      const body = head + page.map(json).join(",") + "]}";
+      res.writeHead(200, {
+        "Content-Type": "application/json",
+        "Cache-Control": "no-cache, private",
+        "Content-Length": Buffer.byteLength(body),
+      });
+      res.end(body);
+      return 200;
+    }
+    // a large list (no limit: 20,000 pods are 160 MB) is streamed in chunks as the client reads them,
+    // never held as one string; the items are the ones taken above, so the list stays consistent
+    res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private" });
+    res.write(head);
+    for (let i = 0; i < page.length && !res.destroyed; i += LIST_CHUNK_ITEMS) {
+      const chunk = (i ? "," : "") + page.slice(i, i + LIST_CHUNK_ITEMS).map(json).join(",");
+      if (!res.write(chunk) && !res.destroyed)
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            resolve();
+          };
+          res.on("drain", done);
+          res.on("close", done);
+        });
+    }
+    res.end("]}");
     return 200;
   }
 

@@ -195,6 +195,12 @@ for (const { name, path } of binaries) {
           .filter((l) => l.startsWith("pod/")).length,
         count,
       );
+      // custom resources too: the CRD's schema as OpenAPI v2 publishes it (the EnvoyFilters applied above)
+      const filters = await k(["get", "envoyfilters", "-A", "-o", "json"]);
+      assert.equal(filters.code, 0, filters.stderr);
+      const ef = await k(["create", "--dry-run=client", "-o", "name", "-f", "-"], filters.stdout);
+      assert.equal(ef.code, 0, ef.stderr);
+      assert.match(ef.stdout, /^envoyfilter\.networking\.istio\.io\//m);
       // an unknown field is still refused by the same validation, naming it (kubectl validates a List
       // client-side; a single object it leaves to the server, which supports fieldValidation)
       const bad = await k(

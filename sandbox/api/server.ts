@@ -766,7 +766,12 @@ export class ApiServer {
     res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private" });
     res.write(head);
     for (let i = 0; i < page.length && !res.destroyed; i += LIST_CHUNK_ITEMS) {
-      const chunk = (i ? "," : "") + page.slice(i, i + LIST_CHUNK_ITEMS).map(json).join(",");
+      const chunk =
+        (i ? "," : "") +
+        page
+          .slice(i, i + LIST_CHUNK_ITEMS)
+          .map(json)
+          .join(",");
       if (!res.write(chunk) && !res.destroyed)
         await new Promise<void>((resolve) => {
           const done = () => {

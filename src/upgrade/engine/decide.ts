@@ -409,16 +409,26 @@ function start(b: Builder): void {
     manifestsFromFiles: input.manifestsFromFiles,
     manifestRevisions: input.manifestRevisions,
   });
-  if (!validation.ok) {
-    const text = validation.errors.map((e) => `${e.field}: ${e.message} (fix: ${e.fix})`).join("; ");
-    const lock = validation.errors.some((e) => e.field === "metadata.name");
-    b.condition("Valid", "False", lock ? "ConcurrentUpgrade" : "InvalidSpec", text);
+  const queryErrors = validation.ok ? (input.queryCheck?.errors ?? []) : [];
+  if (!validation.ok || queryErrors.length > 0) {
+    const errors = validation.ok ? queryErrors : validation.errors;
+    const text = errors.map((e) => `${e.field}: ${e.message} (fix: ${e.fix})`).join("; ");
+    const lock = errors.some((e) => e.field === "metadata.name");
+    b.condition("Valid", "False", lock ? "ConcurrentUpgrade" : validation.ok ? "InvalidQuery" : "InvalidSpec", text);
     b.status.message = `refused, nothing was changed: ${text}`;
     b.setStage("Failed", b.status.message);
     return;
   }
   const spec = validation.spec;
-  b.condition("Valid", "True", "SpecValid", "the spec is valid for this mesh");
+  const unchecked = input.queryCheck?.unchecked ?? [];
+  b.condition(
+    "Valid",
+    "True",
+    "SpecValid",
+    unchecked.length
+      ? `the spec is valid for this mesh; queries not checked by Prometheus: ${unchecked.join("; ")}`
+      : "the spec is valid for this mesh",
+  );
   b.status.from = spec.from;
   b.status.to = spec.to;
   b.status.startedAt = b.nowIso;

@@ -16,6 +16,8 @@ import { buildSnapshot } from "../../mesh/snapshot.js";
 import { proxiesOnRevision } from "../../mesh/stragglers.js";
 import { meshUpgradeSpecSchema, type MeshUpgradeStatus, type UpgradeStage } from "../api/schema.js";
 import { evaluateWaveGate, gatePolicyOf } from "../gates/index.js";
+import { checkQueriesWithPrometheus } from "../gates/checks.js";
+import { PrometheusClient } from "../gates/prometheus.js";
 import { MANIFESTS_REVISION_LABEL } from "../api/validate.js";
 import type { MeshSnapshot } from "../../mesh/schema.js";
 import { decide } from "./decide.js";
@@ -42,6 +44,8 @@ export interface ReconcilerOptions {
   actor: string;
   manifestsFromFiles?: boolean;
   events?: EventSink;
+  /** the Prometheus client for a spec's URL (default: PrometheusClient with its defaults) */
+  prometheus?: (url: string) => PrometheusClient;
   now?: () => number;
 }
 
@@ -104,6 +108,15 @@ export class UpgradeReconciler {
     };
   }
 
+  /** The spec's own metric queries through Prometheus' parser (once, at Pending); undefined: nothing to ask. */
+  private async checkQueries(upgrade: KubeObject, signal?: AbortSignal) {
+    const spec = meshUpgradeSpecSchema.safeParse(upgrade.spec);
+    const prom = spec.success ? spec.data.verification.prometheus : undefined;
+    if (!prom?.checks?.some((c) => c.query !== undefined)) return undefined;
+    const client = this.options.prometheus?.(prom.url) ?? new PrometheusClient(prom.url);
+    return checkQueriesWithPrometheus(client, prom.checks, signal);
+  }
+
   /** Reads from the warm caches of the snapshot source, when it has them (no LIST per gate step). */
   private cachedLister(): ((resource: ResourceRef, namespace: string) => KubeObject[] | undefined) | undefined {
     const source = this.options.source;
@@ -158,6 +171,7 @@ export class UpgradeReconciler {
         ? Object.fromEntries(input.namespaces.map((n) => [n.metadata?.name ?? "", n.metadata?.labels ?? {}]))
         : undefined;
     const install = await this.options.installer.observe(upgrade, stage);
+    const queryCheck = stage === "Pending" ? await this.checkQueries(upgrade, signal) : undefined;
     const engineInput = {
       upgrade: {
         name,
@@ -173,6 +187,7 @@ export class UpgradeReconciler {
       namespaceLabels,
       install,
       manifestsFromFiles: this.options.manifestsFromFiles,
+      queryCheck,
       manifestRevisions: input.configmaps
         .map((cm) => cm.metadata?.labels?.[MANIFESTS_REVISION_LABEL])
         .filter((r): r is string => !!r),

@@ -1,5 +1,6 @@
 // The engine's vocabulary: what decide() reads (EngineInput) and what it asks the executor to do
 // (Decision). Everything here is plain data, so decide() stays pure and property-testable.
+import type { SpecError } from "../api/validate.js";
 import type { Catalog } from "../../catalog/catalog.js";
 import type { MeshSnapshot, ObjectRef } from "../../mesh/schema.js";
 import type { Straggler } from "../../mesh/stragglers.js";
@@ -60,6 +61,11 @@ export interface EngineInput {
   manifestRevisions?: string[];
   /** the CLI passes manifests as files */
   manifestsFromFiles?: boolean;
+  /**
+   * Prometheus' own parser on the spec's metric queries, asked once while Pending: a query it refuses is
+   * refused like any invalid spec, before anything is changed. Unset: not asked (no Prometheus in the spec).
+   */
+  queryCheck?: { errors: SpecError[]; unchecked: string[] };
   /** who runs the engine: "operator/<pod>" or "cli/<user>" */
   actor: string;
   now: number;

@@ -9,7 +9,7 @@ import { createCli } from "../../../src/cli/index.js";
 import type { MeshUpgradeStatus } from "../../../src/upgrade/api/schema.js";
 import { startPrometheus, type RunningPrometheus } from "../../helpers/prometheus.js";
 import { startHarness, TARGET, type Harness } from "./harness.js";
-import { liveProxies } from "./support.js";
+import { liveProxies, RequestWindow } from "./support.js";
 
 const INTERVAL_S = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,6 +62,32 @@ describe("verification gates inside the engine (real Prometheus)", () => {
   after(async () => {
     await prometheus?.stop();
     await h?.close();
+  });
+
+  test("a metric query Prometheus' own parser refuses fails the upgrade at its start, naming it; nothing is written", async () => {
+    // balanced and free of placeholders, so only Prometheus can tell: rate() needs a range vector
+    const bad = spec(prometheus.url, "Pause");
+    (bad.verification.prometheus as { checks: unknown[] }).checks = [
+      { name: "request-success-rate" },
+      { name: "my-rate", query: "rate(istio_requests_total)", threshold: { min: 0 } },
+    ];
+    await h.create("bad-query", bad);
+    const window = new RequestWindow(h.sb);
+    const result = await h.run("bad-query", (s) => s !== "Pending", 30_000);
+    assert.equal(result.stage, "Failed", result.decision.status.message);
+    const s = await status(h, "bad-query");
+    const valid = s.conditions?.find((c) => c.type === "Valid");
+    assert.equal(valid?.status, "False");
+    assert.equal(valid?.reason, "InvalidQuery");
+    assert.match(
+      valid?.message ?? "",
+      /spec\.verification\.prometheus\.checks\[1\]\.query: Prometheus refuses the query of "my-rate": .*range vector/,
+    );
+    assert.deepEqual(
+      window.writes().filter((w) => w.resource !== "meshupgrades" && w.resource !== "events"),
+      [],
+      "only the MeshUpgrade's own status was written",
+    );
   });
 
   test("onFailure Rollback: wave 1 passes with its measurements recorded, wave 2 fails, wave 3 never starts, RolledBack", async () => {

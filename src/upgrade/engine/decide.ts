@@ -1244,6 +1244,15 @@ function rollingBack(b: Builder, spec: MeshUpgradeSpec): void {
   const result = restartPass(b, spec, pass, 0);
   for (const np of b.status.progress?.namespaces ?? []) if (result.done) np.state = "RolledBack";
   if (!result.done) {
+    if (result.failed.length > 0) {
+      // a rollback is not paused or abandoned: it says what holds it and goes on once that is fixed
+      const held = result.failed.map((p) => `${p.kind} ${p.namespace}/${p.name} (${p.message ?? "failed"})`);
+      b.wait(
+        "RollbackBlocked",
+        `rollback waits: ${held.length} workload(s) did not come back on ${from}: ${held.join("; ")} — make their pods Ready on ${from} (or delete the stuck ones); the rollback goes on by itself`,
+      );
+      return;
+    }
     b.status.message = `rolling back: ${result.inFlight} workload(s) restarting onto ${from}`;
     return;
   }

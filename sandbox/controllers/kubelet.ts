@@ -6,6 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { KObject, PodFault, StoreEvent } from "../api/types.js";
 import { actor, type Controller, type ControllerContext } from "./context.js";
+import { nodeInternalIP, readyNode } from "./nodes.js";
 import {
   type Condition,
   controllerRef,
@@ -107,7 +108,7 @@ export function kubeletController(ctx: ControllerContext): Controller {
     const addr = (node?.status?.addresses ?? []).find((a: any) => a.type === "InternalIP");
     if (addr?.address) return addr.address;
     const i = ctx.nodes.indexOf(nodeName);
-    return `172.18.0.${(i < 0 ? ctx.nodes.length : i) + 2}`;
+    return nodeInternalIP(i < 0 ? ctx.nodes.length : i);
   }
 
   /** A kubelet that starts (or restarts) with pods already running rebuilds its view from their status. */
@@ -127,78 +128,27 @@ export function kubeletController(ctx: ControllerContext): Controller {
     return w;
   }
 
+  /** Registers each node the scenario did not store, and reports Ready for any that has no Ready condition. */
   function registerNodes(): void {
-    const version = (store as any).types?.kubernetesVersion ? `v${(store as any).types.kubernetesVersion}` : "v1.31.0";
+    const kubernetesVersion: string = (store as any).types?.kubernetesVersion ?? "1.31.0";
     ctx.nodes.forEach((name, i) => {
+      const node = readyNode(name, i, { kubernetesVersion, maxPods: 110, now: timestamp(ctx.now()) });
       if (!store.get("/nodes", undefined, name)) {
         try {
-          store.create(
-            "/nodes",
-            {
-              apiVersion: "v1",
-              kind: "Node",
-              metadata: {
-                name,
-                labels: {
-                  "kubernetes.io/hostname": name,
-                  "kubernetes.io/os": "linux",
-                  "kubernetes.io/arch": "amd64",
-                  "beta.kubernetes.io/os": "linux",
-                  "beta.kubernetes.io/arch": "amd64",
-                },
-              },
-              spec: { podCIDR: `10.244.${i}.0/24`, podCIDRs: [`10.244.${i}.0/24`] },
-            },
-            actor(COMPONENT),
-          );
+          // a create may drop the status (as a real server does): the Ready report below then sets it
+          store.create("/nodes", node, actor(COMPONENT));
         } catch {
           // registered concurrently by the scenario: fine
         }
       }
-      const node = store.get("/nodes", undefined, name);
-      if (!node || findCondition(node, "Ready")) return;
-      const now = timestamp(ctx.now());
-      const cond = (type: string, status: string, reason: string, message: string) => ({
-        type,
-        status,
-        lastHeartbeatTime: now,
-        lastTransitionTime: now,
-        reason,
-        message,
-      });
+      const stored = store.get("/nodes", undefined, name);
+      if (!stored || findCondition(stored, "Ready")) return;
       store.mutate(
         "/nodes",
         undefined,
         name,
         (n) => {
-          n.status = {
-            ...(n.status ?? {}),
-            capacity: { cpu: "8", "ephemeral-storage": "102350Mi", memory: "32882312Ki", pods: "110" },
-            allocatable: { cpu: "8", "ephemeral-storage": "102350Mi", memory: "32779912Ki", pods: "110" },
-            conditions: [
-              cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-              cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-              cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-              cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-            ],
-            addresses: [
-              { type: "InternalIP", address: `172.18.0.${i + 2}` },
-              { type: "Hostname", address: name },
-            ],
-            daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-            nodeInfo: {
-              machineID: createHash("md5").update(name).digest("hex"),
-              systemUUID: createHash("md5").update(`uuid-${name}`).digest("hex"),
-              bootID: createHash("md5").update(`boot-${name}`).digest("hex"),
-              kernelVersion: "6.8.0-1015-generic",
-              osImage: "Debian GNU/Linux 12 (bookworm)",
-              containerRuntimeVersion: "containerd://1.7.24",
-              kubeletVersion: version,
-              kubeProxyVersion: version,
-              operatingSystem: "linux",
-              architecture: "amd64",
-            },
-          };
+          n.status = { ...(n.status ?? {}), ...node.status };
         },
         { subresource: "status", ...actor(COMPONENT) },
       );

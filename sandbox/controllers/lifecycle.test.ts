@@ -81,7 +81,8 @@ describe("kubelet", () => {
       );
       assert.equal(p.spec.nodeName, "n1");
       assert.match(p.status.podIP, /^10\.\d+\.\d+\.\d+$/);
-      assert.equal(p.status.hostIP, "172.18.0.2");
+      // the InternalIP of the node it runs on
+      assert.equal(p.status.hostIP, "10.0.0.2");
       assert.ok(p.status.startTime);
       assert.deepEqual(
         p.status.conditions.map((x: any) => `${x.type}=${x.status}`),

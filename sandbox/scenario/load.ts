@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { ApiError, resourceKey, type ClusterStore, type KObject } from "../api/types.js";
 import { resolveFenceposts } from "../controllers/deployment.js";
+import { readyNode } from "../controllers/nodes.js";
 import { ownerRefTo, POD_TEMPLATE_HASH, REVISION_ANNOTATION, templateHash } from "../controllers/meta.js";
 import { injectPod } from "../istio/injector.js";
 import { renderGateway, renderRevision, renderTag, revisionSuffix } from "../istio/render.js";
@@ -76,68 +77,8 @@ function totalPods(s: Scenario): number {
 /** Ready worker nodes as a kubelet registers them; pod capacity sized so the scenario fits with room for surges. */
 function nodeObjects(s: Scenario): KObject[] {
   const maxPods = Math.max(110, Math.ceil((totalPods(s) * 2) / s.nodes.length));
-  const zones = ["a", "b", "c"];
-  return s.nodes.map((name, i) => {
-    const capacity = { cpu: "16", memory: "65851340Ki", "ephemeral-storage": "203056560Ki", pods: String(maxPods) };
-    return {
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: {
-        name,
-        labels: {
-          "kubernetes.io/hostname": name,
-          "kubernetes.io/os": "linux",
-          "kubernetes.io/arch": "amd64",
-          "beta.kubernetes.io/os": "linux",
-          "beta.kubernetes.io/arch": "amd64",
-          "topology.kubernetes.io/zone": `zone-${zones[i % zones.length]}`,
-        },
-        annotations: { "node.alpha.kubernetes.io/ttl": "0" },
-      },
-      spec: { podCIDR: `10.244.${i % 256}.0/24`, podCIDRs: [`10.244.${i % 256}.0/24`] },
-      status: {
-        capacity,
-        allocatable: { ...capacity, cpu: "15800m" },
-        conditions: [
-          {
-            type: "MemoryPressure",
-            status: "False",
-            reason: "KubeletHasSufficientMemory",
-            message: "kubelet has sufficient memory available",
-          },
-          {
-            type: "DiskPressure",
-            status: "False",
-            reason: "KubeletHasNoDiskPressure",
-            message: "kubelet has no disk pressure",
-          },
-          {
-            type: "PIDPressure",
-            status: "False",
-            reason: "KubeletHasSufficientPID",
-            message: "kubelet has sufficient PID available",
-          },
-          { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" },
-        ],
-        addresses: [
-          { type: "InternalIP", address: `10.0.${Math.floor(i / 250)}.${(i % 250) + 2}` },
-          { type: "Hostname", address: name },
-        ],
-        nodeInfo: {
-          kubeletVersion: `v${s.kubernetesVersion}`,
-          kubeProxyVersion: `v${s.kubernetesVersion}`,
-          containerRuntimeVersion: "containerd://1.7.22",
-          kernelVersion: "6.1.0-28-cloud-amd64",
-          osImage: "Debian GNU/Linux 12 (bookworm)",
-          operatingSystem: "linux",
-          architecture: "amd64",
-          machineID: `${(i + 1).toString(16).padStart(32, "0")}`,
-          systemUUID: `${(i + 1).toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`,
-          bootID: `${(i + 1).toString(16).padStart(8, "0")}-0000-4000-8000-00000000b007`,
-        },
-      },
-    };
-  });
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  return s.nodes.map((name, i) => readyNode(name, i, { kubernetesVersion: s.kubernetesVersion, maxPods, now }));
 }
 
 function namespaceObjects(s: Scenario): KObject[] {

@@ -1,15 +1,8 @@
 // The sandbox's kube-controller-manager, scheduler and kubelets in one process: every simulated
 // controller on one work loop, fed by the store's committed-change events.
-import {
-  resourceKey,
-  type ClusterStore,
-  type KObject,
-  type PodFault,
-  type ResourceType,
-  type SimTiming,
-  type StoreEvent,
-} from "../api/types.js";
+import { type ClusterStore, type KObject, type PodFault, type SimTiming, type StoreEvent } from "../api/types.js";
 import { ClusterIndex } from "./cluster-index.js";
+import { informerFeed, servedKeys } from "./informer-feed.js";
 import type { Controller, ControllerContext } from "./context.js";
 import { cronJobController } from "./cronjob.js";
 import { daemonSetController } from "./daemonset.js";
@@ -75,12 +68,6 @@ const KNOWN_KEYS = [
   "discovery.k8s.io/endpointslices",
 ];
 
-function servedKeys(store: ClusterStore): string[] {
-  const types = (store as { types?: { all?: () => ResourceType[] } }).types;
-  const all = typeof types?.all === "function" ? types.all().map((t) => resourceKey(t.group, t.plural)) : KNOWN_KEYS;
-  return [...new Set(all)];
-}
-
 export function startControllers(store: ClusterStore, opts: ControllerOptions): RunningControllers {
   const now = opts.now ?? Date.now;
   const loop = new WorkLoop(
@@ -108,9 +95,7 @@ export function startControllers(store: ClusterStore, opts: ControllerOptions): 
     for (const c of controllers) c.onEvent(ev);
   };
   // subscribe first so no change between the initial replay and the first live event is lost
-  const buffered: StoreEvent[] = [];
-  let replaying = true;
-  const unsubscribe = store.subscribe((ev) => (replaying ? buffered.push(ev) : deliver(ev)));
+  const feed = informerFeed(store, () => servedKeys(store, KNOWN_KEYS), deliver);
 
   controllers.push(
     kubeletController(ctx),
@@ -128,28 +113,11 @@ export function startControllers(store: ClusterStore, opts: ControllerOptions): 
   );
 
   // replay what the store already holds, as an informer's initial list does
-  const seen = new Set<string>();
-  for (const key of servedKeys(store)) {
-    let items: KObject[];
-    try {
-      items = store.list(key);
-    } catch {
-      continue;
-    }
-    for (const object of items) {
-      seen.add(`${key}|${object.metadata.uid}`);
-      deliver({ type: "ADDED", key, object, rv: Number(object.metadata.resourceVersion ?? 0) });
-    }
-  }
-  replaying = false;
-  for (const ev of buffered) {
-    if (ev.type === "ADDED" && seen.has(`${ev.key}|${ev.object.metadata.uid}`)) continue;
-    deliver(ev);
-  }
+  feed.replay();
 
   return {
     stop() {
-      unsubscribe();
+      feed.stop();
       loop.stop();
     },
     idle: () => loop.idle(),

@@ -20,6 +20,7 @@ import {
   timestamp,
   type Condition,
 } from "../controllers/meta.js";
+import { informerFeed, servedKeys } from "../controllers/informer-feed.js";
 import { WorkLoop, type ReconcileResult } from "../controllers/workloop.js";
 import { ISTIO_KEY, ISTIO_REVISION_KEY, ISTIO_REVISION_TAG_KEY, SAIL_API_VERSION, SAIL_GROUP } from "./crds.js";
 import { DEFAULT_REVISION, PodReferenceIndex, findReference, namespaceRevision } from "./references.js";
@@ -593,33 +594,12 @@ export function startSailController(store: ClusterStore, opts: SailControllerOpt
   }
 
   // subscribe first, then replay what the store holds (as an informer's initial list does)
-  const buffered: StoreEvent[] = [];
-  let replaying = true;
-  const unsubscribe = store.subscribe((ev) => (replaying ? buffered.push(ev) : onEvent(ev)));
-  const seen = new Set<string>();
-  const types = (store as { types?: { all?: () => ResourceType[] } }).types;
-  const keys =
-    typeof types?.all === "function"
-      ? types.all().map((t) => resourceKey(t.group, t.plural))
-      : ["/namespaces", "/pods"];
-  for (const key of new Set(keys)) {
-    let items: KObject[];
-    try {
-      items = store.list(key);
-    } catch {
-      continue;
-    }
-    for (const object of items) {
-      seen.add(`${key}|${object.metadata.uid}`);
-      onEvent({ type: "ADDED", key, object, rv: Number(object.metadata.resourceVersion ?? 0) });
-    }
-  }
-  replaying = false;
-  for (const ev of buffered) if (!(ev.type === "ADDED" && seen.has(`${ev.key}|${ev.object.metadata.uid}`))) onEvent(ev);
+  const feed = informerFeed(store, () => servedKeys(store, ["/namespaces", "/pods"]), onEvent);
+  feed.replay();
 
   return {
     stop() {
-      unsubscribe();
+      feed.stop();
       loop.stop();
     },
     idle: () => loop.idle(),

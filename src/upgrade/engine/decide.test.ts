@@ -303,6 +303,45 @@ describe("bugs the property tests found (each fixed in decide.ts)", () => {
     checkRolledBack(result);
   });
 
+  test("invariant 3: a rollback brings canary gateways back one slot at a time (maxConcurrent 1)", () => {
+    const world = mesh({
+      namespaces: { "istio-ingress": {}, "istio-egress": {} },
+      workloads: [
+        { namespace: "istio-ingress", name: "istio-ingressgateway", gateway: true, replicas: 2 },
+        { namespace: "istio-egress", name: "istio-egressgateway", gateway: true, replicas: 2 },
+      ],
+    });
+    const sim = simulate(world, {
+      to: TARGET,
+      dataPlane: { maxConcurrent: 1, gateways: { strategy: "Canary" } },
+      approval: { mode: "BeforeOffline" },
+    });
+    runUntil(sim, () => waiting(sim) === "WaitingForApproval");
+    assert.equal(ofType(sim.applied, "createGatewayCanary").length, 2);
+    sim.setAction("Rollback", "r1");
+    const from = sim.steps.length;
+    const result = sim.run();
+    assert.equal(result.stage, "RolledBack", sim.status?.message);
+    assert.equal(ofType(sim.applied, "deleteWorkload").length, 2, "both canaries removed");
+    // one gateway is back (scaled up, its canary deleted) before the other is scaled up
+    const order = sim.steps
+      .slice(from)
+      .flatMap((st) => st.decision.writes)
+      .flatMap((w) =>
+        w.type === "scale" && w.replicas > 0
+          ? [`up ${w.workload.name}`]
+          : w.type === "deleteWorkload"
+            ? [`delete ${w.workload.name}`]
+            : [],
+      );
+    const firstUp = order.findIndex((e) => e.startsWith("up "));
+    const gateway = order[firstUp].slice(3);
+    const otherUp = order.findIndex((e) => e.startsWith("up ") && e !== `up ${gateway}`);
+    const canaryGone = order.indexOf(`delete ${gateway}-${TO}`);
+    assert.ok(canaryGone >= 0 && canaryGone < otherUp, order.join(", "));
+    checkRolledBack(result);
+  });
+
   test("a surge lost in a crash is asked again: the single-replica gateway is not left waiting for it", () => {
     const world = mesh({
       namespaces: { "istio-ingress": {} },

@@ -700,7 +700,8 @@ function restartPass(b: Builder, spec: MeshUpgradeSpec, pass: RestartPass, wave:
     b.wait("RevisionNotReady", `restarts wait: revision ${pass.target} is not Ready`);
   for (const { w, p } of canaryStarts) {
     if (inFlight >= dp.maxConcurrent || !targetReady) break;
-    startGatewayCanary(b, pass, w, p);
+    if (pass.direction === "f") startGatewayCanary(b, pass, w, p);
+    else rollBackGatewayCanary(b, pass, w, p);
     busy({ kind: w.kind, namespace: w.namespace, name: w.name });
   }
   for (const { w, p } of candidates) {
@@ -777,6 +778,21 @@ function startGatewayCanary(b: Builder, pass: RestartPass, w: Workload, p: Workl
   );
 }
 
+/** A rollback takes the canary gateway's slot: the old Deployment goes back to its replicas first. */
+function rollBackGatewayCanary(b: Builder, pass: RestartPass, w: Workload, p: WorkloadProgress): void {
+  const original = p.gateway?.originalReplicas ?? 1;
+  Object.assign(p, { state: "Restarting", restartToken: pass.token, restartedAt: b.nowIso, message: undefined });
+  b.write(
+    {
+      type: "scale",
+      workload: { kind: w.kind, namespace: w.namespace, name: w.name },
+      replicas: original,
+      token: pass.token,
+    },
+    `rollback: gateway ${w.name} back to ${original} replica(s) before the canary goes`,
+  );
+}
+
 /**
  * One step of a canary gateway: forward, the canary runs on the target with every pod Ready before the old
  * Deployment is scaled to zero (traffic is never without a Ready gateway pod); back, the old one is scaled up
@@ -816,6 +832,9 @@ function canaryGatewayStep(b: Builder, pass: RestartPass, w: Workload, p: Worklo
   // rollback: the old gateway back to its replicas, Ready, then the canary goes
   if (!name) return "done";
   if ((w.replicas ?? 0) !== original) {
+    // bringing a gateway back is a restart: it waits for a slot (invariant 3); once started (the token is
+    // recorded) the same scale is asked again until the cache shows it
+    if (p.restartToken !== pass.token) return "start";
     b.write(
       { type: "scale", workload: ref, replicas: original, token: pass.token },
       `rollback: gateway ${w.name} back to ${original} replica(s) before the canary goes`,

@@ -1509,10 +1509,20 @@ export function checkDecisionInvariants(input: EngineInput, decision: Decision):
         `${under.map((w) => workloadKey(w.workload)).join(", ")} under PDB ${pdb.namespace}/${pdb.name} started together`,
       );
   }
-  if (spec && started.length > spec.dataPlane.maxConcurrent)
+  // a scale that starts moving a workload (a surge, a canary gateway brought back) takes a slot too
+  const progress = input.upgrade.status?.progress?.workloads ?? [];
+  const scaledUp = decision.writes.filter(
+    (w): w is Extract<WriteAction, { type: "scale" }> =>
+      w.type === "scale" &&
+      w.replicas > 0 &&
+      !progress.some(
+        (p) => sameRef(p, w.workload) && (p.restartToken === w.token || p.gateway?.surgeToken === w.token),
+      ),
+  );
+  if (spec && started.length + scaledUp.length > spec.dataPlane.maxConcurrent)
     throw new InvariantViolation(
       "invariant 3",
-      `${started.length} restarts started at once, maxConcurrent ${spec.dataPlane.maxConcurrent}`,
+      `${started.length + scaledUp.length} restarts started at once (${[...started, ...scaledUp].map((w) => workloadKey(w.workload)).join(", ")}), maxConcurrent ${spec.dataPlane.maxConcurrent}`,
     );
 }
 

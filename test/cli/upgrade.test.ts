@@ -200,6 +200,34 @@ describe("meshlift upgrade start / actions / status, rollout and decommission on
     }
   });
 
+  test("--install Manifests without -f takes the ConfigMap labelled meshlift.io/manifests-revision (as the engine does)", async () => {
+    // the refusal above was for a mesh without it; `npm start` stores one per target revision
+    const { objects } = await writeManifests("1.28.10", "1-28-10");
+    await cluster.rest.requestJson({
+      method: "POST",
+      path: "/api/v1/namespaces/istio-system/configmaps",
+      body: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "istio-1-28-10-manifests", labels: { "meshlift.io/manifests-revision": "1-28-10" } },
+        data: { "manifests.yaml": objects.map((o) => JSON.stringify(o)).join("\n---\n") },
+      },
+    });
+    const seq = sb.requestLog.lastSeq;
+    const r = await meshlift(env, ["upgrade", "start", "--to", "1.28", "--install", "Manifests", "--dry-run"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Dry run: the API server accepts MeshUpgrade to-1-28-10; nothing was changed/);
+    assert.deepEqual(
+      writesSince(sb, seq).map((w) => `${w.verb} ${w.resource}`),
+      ["create meshupgrades"],
+      "only the dry-run create",
+    );
+    await cluster.rest.requestJson({
+      method: "DELETE",
+      path: "/api/v1/namespaces/istio-system/configmaps/istio-1-28-10-manifests",
+    });
+  });
+
   test("start creates the MeshUpgrade as given; a second concurrent upgrade is refused naming the first", async () => {
     const r = await meshlift(env, ["upgrade", "start", "--to", "1.28", "--namespaces", "bookinfo", "--name", "first"]);
     assert.equal(r.code, 0, r.stderr);

@@ -206,7 +206,7 @@ async function startUpgrade(ctx: CommandContext, options: StartOptions): Promise
   const files = options.filename ?? [];
   const manifests = await readManifestFiles(files);
 
-  const { snapshot, namespaceLabels, cluster } = await readMeshForUpgrade(ctx);
+  const { snapshot, namespaceLabels, manifestRevisions, cluster } = await readMeshForUpgrade(ctx);
   const [{ validateUpgradeSpec, MESHUPGRADE }, { planWaves }, { runChecks, hasBlockingFindings }, install] =
     await Promise.all([
       import("../../upgrade/api/index.js"),
@@ -221,6 +221,8 @@ async function startUpgrade(ctx: CommandContext, options: StartOptions): Promise
     activeUpgrades: snapshot.upgrades.map((u) => ({ name: u.name, stage: u.stage })),
     namespaceLabels,
     manifestsFromFiles: files.length > 0,
+    // the engine takes a ConfigMap labelled meshlift.io/manifests-revision=<rev> too: refuse exactly what it would
+    manifestRevisions,
   });
   const errors = validation.ok ? [] : [...validation.errors];
   const resolved = validation.ok ? validation.spec : null;

@@ -139,6 +139,8 @@ export interface MeshForUpgrade {
   snapshot: MeshSnapshot;
   /** every namespace's labels, to resolve a namespace label selector */
   namespaceLabels: Record<string, Record<string, string>>;
+  /** revisions whose rendered manifests a ConfigMap labelled meshlift.io/manifests-revision holds */
+  manifestRevisions: string[];
   cluster: Cluster;
 }
 
@@ -148,9 +150,10 @@ export async function readMeshForUpgrade(
   options: { syncz?: boolean } = {},
 ): Promise<MeshForUpgrade> {
   const cluster = await ctx.connect();
-  const [{ ColdSnapshotSource }, { buildSnapshot }] = await Promise.all([
+  const [{ ColdSnapshotSource }, { buildSnapshot }, { MANIFESTS_REVISION_LABEL }] = await Promise.all([
     import("../../kube/snapshot-source.js"),
     import("../../mesh/index.js"),
+    import("../../upgrade/api/validate.js"),
   ]);
   const started = performance.now();
   const { input, notes } = await new ColdSnapshotSource(cluster).collect({ syncz: options.syncz ?? false });
@@ -162,7 +165,10 @@ export async function readMeshForUpgrade(
   ctx.out.timing(
     `read ${snapshot.proxies.length} pods in ${snapshot.namespaces.length} namespaces from ${cluster.server} in ${Math.round(performance.now() - started)} ms`,
   );
-  return { snapshot, namespaceLabels, cluster };
+  const manifestRevisions = input.configmaps
+    .map((cm) => cm.metadata?.labels?.[MANIFESTS_REVISION_LABEL])
+    .filter((r): r is string => !!r);
+  return { snapshot, namespaceLabels, manifestRevisions, cluster };
 }
 
 /** Rendered manifests from -f files (multi-document YAML), with file:line in every problem. */

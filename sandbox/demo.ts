@@ -8,9 +8,7 @@ import { parse } from "yaml";
 import { availableUpgrades, builtinCatalog, revisionName } from "../src/catalog/index.js";
 import { loadCluster } from "../src/kube/config.js";
 import { runUpgradeOperator, type UpgradeOperator } from "../src/upgrade/engine/operator.js";
-import { MANIFESTS_REVISION_LABEL } from "../src/upgrade/api/validate.js";
-import { renderManifests } from "./render-cli.js";
-import { stringify } from "yaml";
+import { manifestsConfigMap } from "./render-cli.js";
 import { ensureConsoleBuilt, startConsoleServer, type ConsoleServer } from "../src/server/index.js";
 import { startSandbox } from "./index.js";
 
@@ -40,17 +38,11 @@ const catalog = builtinCatalog();
 const current = sb.scenario.istio?.revisions?.[0]?.version ?? "1.27.9";
 const targets = availableUpgrades(current, sb.scenario.kubernetesVersion, new Date(), catalog).upgrades;
 for (const t of targets) {
-  const revision = revisionName(t.version);
-  const objects = await renderManifests({ version: t.version, revision });
+  const configMap = await manifestsConfigMap({ version: t.version, revision: revisionName(t.version) });
   await cluster.rest.requestJson({
     method: "POST",
     path: "/api/v1/namespaces/istio-system/configmaps",
-    body: {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: `istio-${revision}-manifests`, labels: { [MANIFESTS_REVISION_LABEL]: revision } },
-      data: { "manifests.yaml": objects.map((o) => stringify(o)).join("---\n") },
-    },
+    body: configMap,
   });
 }
 

@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
+import { MANIFESTS_REVISION_LABEL } from "../src/upgrade/api/validate.js";
 import type { KObject } from "./api/types.js";
 import { renderRevision, renderTag } from "./istio/render.js";
 import { parseIstioVersion } from "./istio/templates-release.js";
@@ -24,6 +25,24 @@ export interface ManifestOptions {
 }
 
 /** The objects a revision (and its tags) installs, in the order istioctl would print them. */
+/**
+ * A ConfigMap `istio-<revision>-manifests` holding the rendered manifests of a revision, labelled for it:
+ * what a CI pipeline running `istioctl manifest generate` would store for meshlift's Manifests mode.
+ */
+export async function manifestsConfigMap(opts: ManifestOptions & { revision: string }): Promise<KObject> {
+  const objects = await renderManifests(opts);
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: `istio-${opts.revision}-manifests`,
+      namespace: opts.istioNamespace ?? "istio-system",
+      labels: { [MANIFESTS_REVISION_LABEL]: opts.revision },
+    },
+    data: { "manifests.yaml": objects.map((o) => YAML.stringify(o)).join("---\n") },
+  };
+}
+
 export async function renderManifests(opts: ManifestOptions): Promise<KObject[]> {
   const version = opts.version.replace(/^v/, "");
   if (!/^\d+\.\d+\.\d+/.test(version) || !parseIstioVersion(version))

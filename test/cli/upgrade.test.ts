@@ -10,7 +10,7 @@ import { Readable } from "node:stream";
 import { parse as parseYaml } from "yaml";
 
 import { startSandbox, type Sandbox } from "../../sandbox/index.js";
-import { renderManifests } from "../../sandbox/render-cli.js";
+import { manifestsConfigMap, renderManifests } from "../../sandbox/render-cli.js";
 import { loadScenario } from "../../sandbox/scenario/schema.js";
 import { run, type CliIO } from "../../src/cli/index.js";
 import { loadCluster, type Cluster } from "../../src/kube/config.js";
@@ -202,16 +202,10 @@ describe("meshlift upgrade start / actions / status, rollout and decommission on
 
   test("--install Manifests without -f takes the ConfigMap labelled meshlift.io/manifests-revision (as the engine does)", async () => {
     // the refusal above was for a mesh without it; `npm start` stores one per target revision
-    const { objects } = await writeManifests("1.28.10", "1-28-10");
     await cluster.rest.requestJson({
       method: "POST",
       path: "/api/v1/namespaces/istio-system/configmaps",
-      body: {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "istio-1-28-10-manifests", labels: { "meshlift.io/manifests-revision": "1-28-10" } },
-        data: { "manifests.yaml": objects.map((o) => JSON.stringify(o)).join("\n---\n") },
-      },
+      body: await manifestsConfigMap({ version: "1.28.10", revision: "1-28-10" }),
     });
     const seq = sb.requestLog.lastSeq;
     const r = await meshlift(env, ["upgrade", "start", "--to", "1.28", "--install", "Manifests", "--dry-run"]);

@@ -24,7 +24,6 @@ export interface ManifestOptions {
   crds?: boolean;
 }
 
-/** The objects a revision (and its tags) installs, in the order istioctl would print them. */
 /**
  * A ConfigMap `istio-<revision>-manifests` holding the rendered manifests of a revision, labelled for it:
  * what a CI pipeline running `istioctl manifest generate` would store for meshlift's Manifests mode.
@@ -43,6 +42,7 @@ export async function manifestsConfigMap(opts: ManifestOptions & { revision: str
   };
 }
 
+/** The objects a revision (and its tags) installs, in the order istioctl would print them. */
 export async function renderManifests(opts: ManifestOptions): Promise<KObject[]> {
   const version = opts.version.replace(/^v/, "");
   if (!/^\d+\.\d+\.\d+/.test(version) || !parseIstioVersion(version))

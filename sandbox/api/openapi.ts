@@ -218,15 +218,11 @@ class DocumentBuilder {
 
   /** Adds a resource's schemas and REST paths at one version. */
   addResource(t: ResourceType, version: string): void {
+    const crdSchema = t.custom ? crdVersionSchema(this.registry, t, version) : undefined;
     const kindSchema = t.custom
-      ? this.collector.addCustomKind(
-          t,
-          version,
-          this.style === "v3"
-            ? crdVersionSchema(this.registry, t, version)
-            : structuralToV2(crdVersionSchema(this.registry, t, version)),
-          { untypedWhenOpen: this.style === "v2" },
-        )
+      ? this.collector.addCustomKind(t, version, this.style === "v3" ? crdSchema : structuralToV2(crdSchema), {
+          untypedWhenOpen: this.style === "v2",
+        })
       : this.collector.addBuiltinKind(t, version);
     const listSchema = `${kindSchema}List`;
     this.collector.schemas[listSchema] = {

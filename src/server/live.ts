@@ -19,7 +19,7 @@ import type {
   UpgradeList,
   WorkloadRow,
 } from "./api-types.js";
-import { MANIFESTS_REVISION_LABEL } from "../upgrade/api/validate.js";
+import { manifestRevisionsOf } from "../upgrade/api/validate.js";
 import { RowIndex } from "./rows.js";
 import { consoleViewOf } from "./upgrade-view.js";
 import { namespaceRowOf, overviewOf, workloadRowOf } from "./view.js";
@@ -114,10 +114,7 @@ export class LiveMesh {
    */
   async manifestRevisions(): Promise<string[]> {
     const { input } = await this.source.collect({ syncz: false });
-    const labelled = input.configmaps
-      .map((cm) => cm.metadata?.labels?.[MANIFESTS_REVISION_LABEL])
-      .filter((r): r is string => !!r);
-    return [...new Set(labelled)].sort();
+    return manifestRevisionsOf(input.configmaps);
   }
 
   /** A MeshUpgrade as the console serves it: the object, plus the actions the engine accepts now and more. */

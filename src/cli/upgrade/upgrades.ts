@@ -150,7 +150,7 @@ export async function readMeshForUpgrade(
   options: { syncz?: boolean } = {},
 ): Promise<MeshForUpgrade> {
   const cluster = await ctx.connect();
-  const [{ ColdSnapshotSource }, { buildSnapshot }, { MANIFESTS_REVISION_LABEL }] = await Promise.all([
+  const [{ ColdSnapshotSource }, { buildSnapshot }, { manifestRevisionsOf }] = await Promise.all([
     import("../../kube/snapshot-source.js"),
     import("../../mesh/index.js"),
     import("../../upgrade/api/validate.js"),
@@ -165,10 +165,7 @@ export async function readMeshForUpgrade(
   ctx.out.timing(
     `read ${snapshot.proxies.length} pods in ${snapshot.namespaces.length} namespaces from ${cluster.server} in ${Math.round(performance.now() - started)} ms`,
   );
-  const manifestRevisions = input.configmaps
-    .map((cm) => cm.metadata?.labels?.[MANIFESTS_REVISION_LABEL])
-    .filter((r): r is string => !!r);
-  return { snapshot, namespaceLabels, manifestRevisions, cluster };
+  return { snapshot, namespaceLabels, manifestRevisions: manifestRevisionsOf(input.configmaps), cluster };
 }
 
 /** Rendered manifests from -f files (multi-document YAML), with file:line in every problem. */

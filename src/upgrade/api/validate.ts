@@ -656,6 +656,16 @@ function checkManifestsSource(
 /** A ConfigMap with this label holds the rendered manifests of that revision (Manifests mode without configMapRef). */
 export const MANIFESTS_REVISION_LABEL = "meshlift.io/manifests-revision";
 
+/** The revisions whose manifests these ConfigMaps hold by MANIFESTS_REVISION_LABEL, each once, sorted. */
+export function manifestRevisionsOf(
+  configmaps: readonly { metadata?: { labels?: Record<string, string> } }[],
+): string[] {
+  const labelled = configmaps
+    .map((cm) => cm.metadata?.labels?.[MANIFESTS_REVISION_LABEL])
+    .filter((r): r is string => !!r);
+  return [...new Set(labelled)].sort();
+}
+
 function checkVerification(spec: MeshUpgradeSpec, out: Refusals): void {
   const prom = spec.verification.prometheus;
   if (!prom) return;

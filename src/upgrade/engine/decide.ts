@@ -780,8 +780,17 @@ function startGatewayCanary(b: Builder, pass: RestartPass, w: Workload, p: Workl
 
 /** A rollback takes the canary gateway's slot: the old Deployment goes back to its replicas first. */
 function rollBackGatewayCanary(b: Builder, pass: RestartPass, w: Workload, p: WorkloadProgress): void {
-  const original = p.gateway?.originalReplicas ?? 1;
   Object.assign(p, { state: "Restarting", restartToken: pass.token, restartedAt: b.nowIso, message: undefined });
+  scaleGatewayBack(b, pass, w, p);
+}
+
+/** The replicas a canary gateway's old Deployment had before the cut-over. */
+function gatewayReplicasBefore(w: Workload, p: WorkloadProgress): number {
+  return p.gateway?.originalReplicas ?? w.replicas ?? 1;
+}
+
+function scaleGatewayBack(b: Builder, pass: RestartPass, w: Workload, p: WorkloadProgress): void {
+  const original = gatewayReplicasBefore(w, p);
   b.write(
     {
       type: "scale",
@@ -802,7 +811,7 @@ function canaryGatewayStep(b: Builder, pass: RestartPass, w: Workload, p: Worklo
   const ref: WorkloadRef = { kind: w.kind, namespace: w.namespace, name: w.name };
   const name = p.gateway?.canary;
   const canary = name ? findWorkload(b.snapshot, { kind: "Deployment", namespace: w.namespace, name }) : undefined;
-  const original = p.gateway?.originalReplicas ?? w.replicas ?? 1;
+  const original = gatewayReplicasBefore(w, p);
   if (pass.direction === "f") {
     if (!name) return onlyOn(w, pass.target) && w.proxiedPods > 0 ? "done" : "start";
     if (!canary) {
@@ -835,10 +844,7 @@ function canaryGatewayStep(b: Builder, pass: RestartPass, w: Workload, p: Worklo
     // bringing a gateway back is a restart: it waits for a slot (invariant 3); once started (the token is
     // recorded) the same scale is asked again until the cache shows it
     if (p.restartToken !== pass.token) return "start";
-    b.write(
-      { type: "scale", workload: ref, replicas: original, token: pass.token },
-      `rollback: gateway ${w.name} back to ${original} replica(s) before the canary goes`,
-    );
+    scaleGatewayBack(b, pass, w, p);
     return "busy";
   }
   if (!w.rollout?.complete || (w.rollout.available ?? 0) < original) return "busy";

@@ -18,7 +18,7 @@ import { meshUpgradeSpecSchema, type MeshUpgradeStatus, type UpgradeStage } from
 import { evaluateWaveGate, gatePolicyOf } from "../gates/index.js";
 import { checkQueriesWithPrometheus } from "../gates/checks.js";
 import { PrometheusClient } from "../gates/prometheus.js";
-import { MANIFESTS_REVISION_LABEL } from "../api/validate.js";
+import { manifestRevisionsOf } from "../api/validate.js";
 import type { MeshSnapshot } from "../../mesh/schema.js";
 import { decide } from "./decide.js";
 import { revisionObjects } from "../install/revision-objects.js";
@@ -188,9 +188,7 @@ export class UpgradeReconciler {
       install,
       manifestsFromFiles: this.options.manifestsFromFiles,
       queryCheck,
-      manifestRevisions: input.configmaps
-        .map((cm) => cm.metadata?.labels?.[MANIFESTS_REVISION_LABEL])
-        .filter((r): r is string => !!r),
+      manifestRevisions: manifestRevisionsOf(input.configmaps),
       actor: this.options.actor,
       now,
     };
